@@ -1,0 +1,98 @@
+// Package config loads chatd's configuration: embedded defaults, then a YAML
+// file, then CHATD_* environment variables, then command-line flags (the
+// strongest), validated into one typed Config before anything starts.
+package config
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/chatd/chatd/internal/paths"
+)
+
+// Config is chatd's effective configuration.
+type Config struct {
+	Listen        string        `mapstructure:"listen" yaml:"listen"`
+	MaxClients    int           `mapstructure:"max_clients" yaml:"max_clients"`
+	WriteTimeout  time.Duration `mapstructure:"write_timeout" yaml:"write_timeout"`
+	IdleTimeout   time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
+	ShutdownGrace time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace"`
+	Greeting      string        `mapstructure:"greeting" yaml:"greeting"`
+	Notices       Notices       `mapstructure:"notices" yaml:"notices"`
+	StateDir      string        `mapstructure:"state_dir" yaml:"state_dir"`
+	Admin         Admin         `mapstructure:"admin" yaml:"admin"`
+	Log           Log           `mapstructure:"log" yaml:"log"`
+
+	// File is the config file that was read, or "" when none was.
+	File string `mapstructure:"-" yaml:"-"`
+}
+
+// Notices are the lines sent to a client just before the server closes its
+// connection for its own reasons. {id} becomes the client's ID and, in
+// Kick, {reason} the operator's reason.
+type Notices struct {
+	Kick       string `mapstructure:"kick" yaml:"kick"`
+	Shutdown   string `mapstructure:"shutdown" yaml:"shutdown"`
+	ServerFull string `mapstructure:"server_full" yaml:"server_full"`
+}
+
+// Admin configures the admin API's Unix socket.
+type Admin struct {
+	Socket string `mapstructure:"socket" yaml:"socket"`
+	Mode   string `mapstructure:"mode" yaml:"mode"`
+	Group  string `mapstructure:"group" yaml:"group"`
+}
+
+// Log configures the structured log on stderr.
+type Log struct {
+	Level  string `mapstructure:"level" yaml:"level"`
+	Format string `mapstructure:"format" yaml:"format"`
+}
+
+// SocketMode is admin.mode as a file mode. It is valid once Load succeeded.
+func (a Admin) SocketMode() os.FileMode {
+	m, _ := strconv.ParseUint(a.Mode, 8, 32)
+	return os.FileMode(m)
+}
+
+// Defaults returns the embedded defaults: chatd runs with no config file.
+func Defaults() Config {
+	return Config{
+		Listen:        "127.0.0.1:5605",
+		MaxClients:    10000,
+		WriteTimeout:  30 * time.Second,
+		IdleTimeout:   0,
+		ShutdownGrace: 5 * time.Second,
+		Greeting:      "",
+		Notices: Notices{
+			Kick:       "*** kicked by operator: {reason}",
+			Shutdown:   "*** server shutting down",
+			ServerFull: "*** server full, try again later",
+		},
+		StateDir: paths.StateDir(),
+		Admin: Admin{
+			Socket: paths.AdminSocket(),
+			Mode:   "0660",
+			Group:  "",
+		},
+		Log: Log{Level: "info", Format: "text"},
+	}
+}
+
+// Error is an invalid configuration value. Its message is one line naming
+// the key, the value and where the value came from.
+type Error struct {
+	Key    string
+	Value  string
+	Source string // "file /etc/chatd/chatd.yaml", "environment CHATD_LISTEN", …
+	Reason string
+}
+
+func (e *Error) Error() string {
+	if e.Value == "" && e.Key == "" {
+		return fmt.Sprintf("config %s: %s", e.Source, e.Reason)
+	}
+	return fmt.Sprintf("config: %s = %q (from %s): %s", e.Key, e.Value, e.Source, e.Reason)
+}

@@ -1,0 +1,141 @@
+// Package daemon assembles a running chatd from its configuration: the chat
+// listener and server, the client registry, and the admin API. It is what
+// `chatd run` (in the foreground or under a service manager) starts and
+// stops.
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/chatd/chatd/internal/config"
+	"github.com/chatd/chatd/internal/logging"
+	"github.com/chatd/chatd/internal/registry"
+	"github.com/chatd/chatd/internal/server"
+)
+
+// Daemon is one running chatd.
+type Daemon struct {
+	log *logging.Logger
+	reg *registry.Registry
+	srv *server.Server
+
+	mu      sync.Mutex
+	cfg     *config.Config
+	started time.Time
+	ln      net.Listener
+	served  chan error
+}
+
+// New prepares a daemon; nothing listens until Start.
+func New(cfg *config.Config, log *logging.Logger) *Daemon {
+	reg := registry.New(nil)
+	return &Daemon{
+		log: log,
+		reg: reg,
+		srv: server.New(reg, log.Logger, settingsOf(cfg)),
+		cfg: cfg,
+	}
+}
+
+// settingsOf picks the server's live tunables out of a config.
+func settingsOf(cfg *config.Config) server.Settings {
+	return server.Settings{
+		MaxClients:   cfg.MaxClients,
+		WriteTimeout: cfg.WriteTimeout,
+		IdleTimeout:  cfg.IdleTimeout,
+		Greeting:     cfg.Greeting,
+		KickNotice:   cfg.Notices.Kick,
+		ShutdownNote: cfg.Notices.Shutdown,
+		FullNotice:   cfg.Notices.ServerFull,
+	}
+}
+
+// Start opens the chat listener and starts serving in the background. It
+// does not block.
+func (d *Daemon) Start() error {
+	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
+	}}
+	ln, err := lc.Listen(context.Background(), "tcp", d.cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, unwrapOp(err))
+	}
+	d.mu.Lock()
+	d.ln = ln
+	d.started = time.Now()
+	d.served = make(chan error, 1)
+	d.mu.Unlock()
+	go func() { d.served <- d.srv.Serve(ln) }()
+	d.log.Info("chatd started", "listen", ln.Addr().String(), "max_clients", d.cfg.MaxClients,
+		"pid", os.Getpid(), "config", configName(d.cfg.File))
+	return nil
+}
+
+func configName(f string) string {
+	if f == "" {
+		return "(none: built-in defaults)"
+	}
+	return f
+}
+
+// unwrapOp drops net.OpError's "listen tcp …:" prefix, which the caller's
+// message already says.
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return op.Err
+	}
+	return err
+}
+
+// Addr is the chat listener's address (useful with port 0).
+func (d *Daemon) Addr() net.Addr {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ln == nil {
+		return nil
+	}
+	return d.ln.Addr()
+}
+
+// Registry is the daemon's client registry.
+func (d *Daemon) Registry() *registry.Registry { return d.reg }
+
+// Server is the daemon's chat server.
+func (d *Daemon) Server() *server.Server { return d.srv }
+
+// Config returns the config in force.
+func (d *Daemon) Config() *config.Config {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.cfg
+}
+
+// StartedAt is when Start succeeded.
+func (d *Daemon) StartedAt() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.started
+}
+
+// Stop drains the daemon: no new clients, every client gets the shutdown
+// notice and is closed, within the configured shutdown_grace.
+func (d *Daemon) Stop() error {
+	grace := d.Config().ShutdownGrace
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	n := d.reg.Len()
+	d.log.Info("chatd stopping", "clients", n, "grace", grace.String())
+	err := d.srv.Shutdown(ctx)
+	if err != nil {
+		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())
+	}
+	d.log.Info("chatd stopped")
+	return nil
+}

@@ -1,0 +1,222 @@
+// Package registry keeps the set of connected chat clients: who they are,
+// when they came, what they have sent and received, and a handle to
+// disconnect each of them. It is the one place the admin API reads from and
+// the chat server writes to.
+package registry
+
+import (
+	"errors"
+	"net"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrNotConnected is returned for an ID that is not in the registry.
+var ErrNotConnected = errors.New("client not connected")
+
+// Kicker is implemented by the connection behind a Client: Kick asks it to
+// send the kick notice (with the reason) and close gracefully. It must not
+// block.
+type Kicker interface {
+	Kick(reason string)
+}
+
+// Client is one connected client. Its counters may be updated while it is
+// registered; read them through Info.
+type Client struct {
+	ID          uint64
+	RemoteAddr  net.Addr
+	LocalAddr   net.Addr
+	ConnectedAt time.Time
+
+	lastActive atomic.Int64 // unix nanoseconds
+	bytesIn    atomic.Uint64
+	bytesOut   atomic.Uint64
+	conn       Kicker
+}
+
+// NewClient describes a connection that has just been accepted.
+func NewClient(conn Kicker, remote, local net.Addr, now time.Time) *Client {
+	c := &Client{}
+	c.Init(conn, remote, local, now)
+	return c
+}
+
+// Init fills in a Client embedded in a connection's own struct, saving an
+// allocation per connection.
+func (c *Client) Init(conn Kicker, remote, local net.Addr, now time.Time) {
+	c.RemoteAddr, c.LocalAddr, c.ConnectedAt, c.conn = remote, local, now, conn
+	c.lastActive.Store(now.UnixNano())
+}
+
+// AddIn records n bytes received at now.
+func (c *Client) AddIn(n int, now time.Time) {
+	c.bytesIn.Add(uint64(n))
+	c.lastActive.Store(now.UnixNano())
+}
+
+// AddOut records n bytes sent.
+func (c *Client) AddOut(n int) { c.bytesOut.Add(uint64(n)) }
+
+// BytesIn is the number of bytes received from the client so far.
+func (c *Client) BytesIn() uint64 { return c.bytesIn.Load() }
+
+// BytesOut is the number of bytes sent to the client so far.
+func (c *Client) BytesOut() uint64 { return c.bytesOut.Load() }
+
+// Info is a point-in-time copy of a Client, safe to keep and print.
+type Info struct {
+	ID           uint64
+	RemoteAddr   string
+	LocalAddr    string
+	ConnectedAt  time.Time
+	LastActiveAt time.Time
+	BytesIn      uint64
+	BytesOut     uint64
+}
+
+// Info copies the client's current state.
+func (c *Client) Info() Info {
+	return Info{
+		ID:           c.ID,
+		RemoteAddr:   addrString(c.RemoteAddr),
+		LocalAddr:    addrString(c.LocalAddr),
+		ConnectedAt:  c.ConnectedAt,
+		LastActiveAt: time.Unix(0, c.lastActive.Load()),
+		BytesIn:      c.bytesIn.Load(),
+		BytesOut:     c.bytesOut.Load(),
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
+
+// IDSource hands out client IDs. Next must return strictly increasing values
+// and be safe for concurrent use.
+type IDSource interface {
+	Next() uint64
+}
+
+// Counter is an in-memory IDSource that starts at 1.
+type Counter struct{ n atomic.Uint64 }
+
+// Next returns the next ID.
+func (c *Counter) Next() uint64 { return c.n.Add(1) }
+
+// Registry is the set of connected clients, safe for concurrent use.
+type Registry struct {
+	ids IDSource
+
+	mu      sync.RWMutex
+	clients map[uint64]*Client
+
+	total atomic.Uint64 // clients ever added
+}
+
+// New returns an empty registry that numbers clients with ids (a Counter
+// starting at 1 if nil).
+func New(ids IDSource) *Registry {
+	if ids == nil {
+		ids = &Counter{}
+	}
+	return &Registry{ids: ids, clients: make(map[uint64]*Client)}
+}
+
+// Add gives c the next ID and registers it. It returns the ID.
+func (r *Registry) Add(c *Client) uint64 {
+	r.mu.Lock()
+	// The ID is taken under the lock so that registry order and ID order
+	// agree: a listing never shows client N+1 without an earlier client N
+	// having been added first.
+	c.ID = r.ids.Next()
+	r.clients[c.ID] = c
+	r.mu.Unlock()
+	r.total.Add(1)
+	return c.ID
+}
+
+// Remove unregisters the client with the given ID, if present.
+func (r *Registry) Remove(id uint64) {
+	r.mu.Lock()
+	delete(r.clients, id)
+	r.mu.Unlock()
+}
+
+// Len is the number of clients connected now.
+func (r *Registry) Len() int {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return len(r.clients)
+}
+
+// Total is the number of clients ever added.
+func (r *Registry) Total() uint64 { return r.total.Load() }
+
+// Get returns the client's current state.
+func (r *Registry) Get(id uint64) (Info, bool) {
+	r.mu.RLock()
+	c, ok := r.clients[id]
+	r.mu.RUnlock()
+	if !ok {
+		return Info{}, false
+	}
+	return c.Info(), true
+}
+
+// Snapshot returns every connected client, sorted by ID.
+func (r *Registry) Snapshot() []Info {
+	r.mu.RLock()
+	out := make([]Info, 0, len(r.clients))
+	for _, c := range r.clients {
+		out = append(out, c.Info())
+	}
+	r.mu.RUnlock()
+	slices.SortFunc(out, func(a, b Info) int {
+		switch {
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out
+}
+
+// Kick asks the client with the given ID to disconnect, telling it reason
+// (which may be empty). It returns ErrNotConnected for an unknown ID. The
+// connection closes asynchronously; other clients are not touched.
+func (r *Registry) Kick(id uint64, reason string) error {
+	r.mu.RLock()
+	c, ok := r.clients[id]
+	r.mu.RUnlock()
+	if !ok {
+		return ErrNotConnected
+	}
+	c.conn.Kick(reason)
+	return nil
+}
+
+// Each calls f for every connected client, without holding the registry's
+// lock while f runs.
+func (r *Registry) Each(f func(*Client)) {
+	r.mu.RLock()
+	all := make([]*Client, 0, len(r.clients))
+	for _, c := range r.clients {
+		all = append(all, c)
+	}
+	r.mu.RUnlock()
+	for _, c := range all {
+		f(c)
+	}
+}
+
+// Kicker returns the connection behind the client, for the server's own
+// use (shutdown).
+func (c *Client) Kicker() Kicker { return c.conn }

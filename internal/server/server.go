@@ -1,0 +1,204 @@
+// Package server is the chat server: it accepts TCP connections, answers
+// every byte each client sends with its uppercase form, ends a connection
+// when the client sends the close phrase, and never stops because of what a
+// client does. Connections are tracked in a registry.Registry.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/chatd/chatd/internal/registry"
+)
+
+// ErrServerClosed is returned by Serve after Shutdown.
+var ErrServerClosed = errors.New("chat server closed")
+
+// Settings are the server's tunables that may change while it runs (on
+// reload). Zero durations mean "no limit".
+type Settings struct {
+	MaxClients   int
+	WriteTimeout time.Duration
+	IdleTimeout  time.Duration
+	Greeting     string // sent on connect; {id} becomes the client's ID
+	KickNotice   string // {id}, {reason}
+	ShutdownNote string // {id}
+	FullNotice   string
+}
+
+// Server is a chat server. Create it with New.
+type Server struct {
+	reg      *registry.Registry
+	log      *slog.Logger
+	settings atomic.Pointer[Settings]
+	stats    Stats
+
+	active   atomic.Int64 // connections holding a client slot
+	closing  atomic.Bool
+	conns    sync.WaitGroup
+	mu       sync.Mutex
+	lns      map[net.Listener]struct{}
+	acceptLg rateLimitedLog
+}
+
+// New returns a server that registers its clients in reg.
+func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
+	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{}}
+	srv.SetSettings(s)
+	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
+	return srv
+}
+
+// SetSettings replaces the live settings. Connections pick the new values
+// up at their next read or write; nobody is disconnected by it.
+func (s *Server) SetSettings(st Settings) {
+	s.settings.Store(&st)
+}
+
+// Settings returns the settings in force.
+func (s *Server) Settings() Settings { return *s.settings.Load() }
+
+// Registry is the server's client registry.
+func (s *Server) Registry() *registry.Registry { return s.reg }
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *Stats { return &s.stats }
+
+// Serve accepts connections on ln until Shutdown, answering each in its own
+// goroutine. Accept errors never end it: they are logged (rate-limited) and
+// retried with backoff. It returns ErrServerClosed after Shutdown.
+func (s *Server) Serve(ln net.Listener) error {
+	if !s.track(ln) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.untrack(ln)
+	var shed fdReserve
+	shed.open()
+	defer shed.close()
+
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			if s.closing.Load() || errors.Is(err, net.ErrClosed) {
+				return ErrServerClosed
+			}
+			s.stats.AcceptErrors.Add(1)
+			s.acceptLg.warn("accept failed; retrying", "err", err)
+			// Out of descriptors, the pending connection cannot even be
+			// accepted to be refused: free the reserve to take it and
+			// close it, so the backlog drains instead of stalling.
+			if isFDExhaustion(err) && shed.release() {
+				if c, err := ln.Accept(); err == nil {
+					s.stats.Rejected.Add(1)
+					c.Close()
+				}
+				shed.open()
+			}
+			delay = nextDelay(delay)
+			time.Sleep(delay)
+			continue
+		}
+		delay = 0
+		s.handle(nc)
+	}
+}
+
+// nextDelay is net/http's accept backoff: 5ms doubling up to 1s.
+func nextDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return 5 * time.Millisecond
+	}
+	if d *= 2; d > time.Second {
+		d = time.Second
+	}
+	return d
+}
+
+func (s *Server) handle(nc net.Conn) {
+	st := s.settings.Load()
+	s.conns.Add(1)
+	if s.active.Add(1) > int64(st.MaxClients) {
+		s.active.Add(-1)
+		s.stats.Rejected.Add(1)
+		go func() {
+			defer s.conns.Done()
+			s.reject(nc, st.FullNotice)
+		}()
+		return
+	}
+	c := newConn(s, nc)
+	go func() {
+		defer s.conns.Done()
+		defer s.active.Add(-1)
+		c.serve()
+	}()
+}
+
+// reject tells a connection beyond max_clients that the server is full and
+// closes it.
+func (s *Server) reject(nc net.Conn, notice string) {
+	s.log.Warn("client rejected", "remote", nc.RemoteAddr().String(), "reason", ReasonServerFull)
+	if notice != "" {
+		nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
+		nc.Write([]byte(notice + "\n"))
+	}
+	closeGracefully(nc)
+}
+
+func (s *Server) track(ln net.Listener) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing.Load() {
+		return false
+	}
+	s.lns[ln] = struct{}{}
+	return true
+}
+
+func (s *Server) untrack(ln net.Listener) {
+	s.mu.Lock()
+	delete(s.lns, ln)
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting, sends every client the shutdown notice and
+// closes its connection, and waits for them until ctx ends; then it closes
+// whatever is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.closing.Store(true)
+	for ln := range s.lns {
+		ln.Close()
+	}
+	s.mu.Unlock()
+
+	s.reg.Each(func(c *registry.Client) {
+		if cn, ok := c.Kicker().(*conn); ok {
+			cn.requestStop(ReasonShutdown, "")
+		}
+	})
+	done := make(chan struct{})
+	go func() {
+		s.conns.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+	}
+	s.reg.Each(func(c *registry.Client) {
+		if cn, ok := c.Kicker().(*conn); ok {
+			cn.nc.Close()
+		}
+	})
+	<-done
+	return ctx.Err()
+}
