@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chatd/chatd/internal/chatclient"
+)
+
+const long = `chat connects to a chatd server and runs both directions at once: whatever
+the server sends is printed the moment it arrives, and whatever you type is
+sent to it. chatd answers in UPPERCASE.
+
+On a terminal chat shows a prompt with line editing and history, and sends
+each line when you press Enter. Type CLOSE SOCKET to end the session; press
+Ctrl-D on an empty line to end your input and see the server's last answers;
+Ctrl-C quits at once.
+
+With input from a pipe or a file chat sends it as it is and copies the
+server's raw bytes to standard output. When the input ends it closes its
+sending side, prints what the server still sends and exits once the server
+closes the connection.
+
+When the server closes the connection on its own (kicked, shutting down,
+full) chat says why on standard error, from the server's last "*** " notice.
+
+The server address is --addr if given, else $CHAT_ADDR if set, else
+127.0.0.1:5605.
+
+Exit status:
+  0    you sent CLOSE SOCKET, or your input ended and the server closed
+  1    could not connect, or the connection was reset or broke
+  2    bad usage, such as an unknown flag or a bad address
+  3    the server closed the connection on its own
+  130  interrupted`
+
+const examples = `  # Chat with the local chatd
+  chat
+
+  # Another server, by flag or environment
+  chat --addr chat.example.org:5605
+  CHAT_ADDR='[::1]:5605' chat
+
+  # Script it: prints HELLO and WORLD, exits 0
+  printf 'hello\nworld\n' | chat
+
+  # Ask the server to close the connection
+  printf 'bye CLOSE SOCKET' | chat`
+
+// run is the whole command with its surroundings passed in, so tests can
+// call it. It returns the exit code.
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
+	code := chatclient.ExitOK
+	cmd := newRootCmd(stdin, stdout, stderr, getenv, &code)
+	cmd.SetArgs(args)
+	if err := cmd.Execute(); err != nil {
+		fmt.Fprintf(stderr, "chat: %v\nRun 'chat --help' for usage.\n", err)
+		return chatclient.ExitUsage
+	}
+	return code
+}
+
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, code *int) *cobra.Command {
+	var (
+		addr         string
+		timeout      time.Duration
+		drainTimeout time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:     "chat",
+		Short:   "Chat with a chatd server",
+		Long:    long,
+		Example: examples,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return fmt.Errorf("unexpected argument %q (give the server as --addr HOST:PORT)", args[0])
+			}
+			return nil
+		},
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			a, source := chatclient.ResolveAddr(addr, cmd.Flags().Changed("addr"), getenv)
+			opts := chatclient.Options{
+				Addr:         a,
+				AddrSource:   source,
+				Timeout:      timeout,
+				DrainTimeout: drainTimeout,
+				Stdin:        stdin,
+				Stdout:       stdout,
+				Stderr:       stderr,
+			}
+			if in, ok := terminal(stdin, stdout); ok {
+				tty, stop := chatclient.OSTerminal(int(in.Fd()))
+				defer stop()
+				opts.Interactive = true
+				opts.Terminal = tty
+			}
+			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
+			defer stop()
+			*code = chatclient.Run(ctx, opts)
+			return nil
+		},
+	}
+	cmd.SetIn(stdin)
+	cmd.SetOut(stdout)
+	cmd.SetErr(stderr)
+	f := cmd.Flags()
+	f.StringVar(&addr, "addr", chatclient.DefaultAddr, "server address HOST:PORT; overrides $"+chatclient.AddrEnv)
+	f.DurationVar(&timeout, "timeout", chatclient.DefaultTimeout, "give up connecting after this long (0: no limit)")
+	f.DurationVar(&drainTimeout, "drain-timeout", chatclient.DefaultDrainTimeout,
+		"once input has ended, give up if the server stays silent this long without closing (0: wait for ever)")
+	return cmd
+}
+
+// terminal reports whether both standard input and output are a terminal:
+// only then is the session interactive.
+func terminal(stdin io.Reader, stdout io.Writer) (*os.File, bool) {
+	in, ok1 := stdin.(*os.File)
+	out, ok2 := stdout.(*os.File)
+	if !ok1 || !ok2 || !chatclient.IsTerminal(int(in.Fd())) || !chatclient.IsTerminal(int(out.Fd())) {
+		return nil, false
+	}
+	return in, true
+}
