@@ -8,6 +8,7 @@
 package upcase
 
 import (
+	"slices"
 	"unicode/utf8"
 
 	"golang.org/x/text/cases"
@@ -20,7 +21,9 @@ import (
 type Stream struct {
 	caser cases.Caser
 	// tail holds the incomplete UTF-8 character at the end of the last
-	// chunk; it is never longer than utf8.UTFMax-1 bytes.
+	// chunk: a lead byte and the continuation bytes that can still follow
+	// it, never more than utf8.UTFMax-1 bytes. The array is large enough
+	// to join the tail with the bytes that complete it.
 	tail  [utf8.UTFMax]byte
 	ntail int
 }
@@ -35,11 +38,15 @@ func New() *Stream {
 func (s *Stream) Pending() int { return s.ntail }
 
 // Append appends the uppercase form of src to dst and returns the extended
-// slice. src is not modified. Bytes of a character cut at the end of src are
-// kept until the next call (or Flush).
+// slice. src is not modified or retained. Only the bytes of a character cut
+// at the end of src are kept until the next call (or Flush); bytes that no
+// continuation could turn into a valid character are answered at once.
 func (s *Stream) Append(dst, src []byte) []byte {
 	if s.ntail > 0 {
 		dst, src = s.completeTail(dst, src)
+		if s.ntail > 0 {
+			return dst // src was all part of the still incomplete character
+		}
 	}
 	// ASCII fast path: the leading pure-ASCII run needs no table look-ups.
 	i := asciiPrefix(src)
@@ -47,87 +54,86 @@ func (s *Stream) Append(dst, src []byte) []byte {
 	if i == len(src) {
 		return dst
 	}
-	return s.transform(dst, src[i:], false)
+	src = src[i:]
+	keep := incompleteSuffix(src)
+	dst = s.upper(dst, src[:len(src)-keep])
+	s.ntail = copy(s.tail[:], src[len(src)-keep:])
+	return dst
 }
 
 // Flush appends whatever is held back, treating it as the end of the stream:
 // an incomplete character is passed through unchanged.
 func (s *Stream) Flush(dst []byte) []byte {
-	if s.ntail == 0 {
-		return dst
-	}
-	var held [utf8.UTFMax]byte
-	n := copy(held[:], s.tail[:s.ntail])
+	dst = append(dst, s.tail[:s.ntail]...)
 	s.ntail = 0
-	return s.transform(dst, held[:n], true)
+	return dst
 }
 
-// completeTail joins the held bytes with the start of src, uppercases the
-// character they form, and returns the part of src still to be processed.
+// completeTail takes from src the bytes that decide the held character:
+// until it is complete, or shown to be invalid, or src runs out. It returns
+// the part of src still to be processed.
 func (s *Stream) completeTail(dst, src []byte) ([]byte, []byte) {
-	var joined [2 * utf8.UTFMax]byte
-	n := copy(joined[:], s.tail[:s.ntail])
-	held := n
-	n += copy(joined[n:], src[:min(len(src), utf8.UTFMax)])
-	s.ntail = 0
-	dst, consumed := s.transformPart(dst, joined[:n], false)
-	if consumed < held {
-		// Still not a whole character: src was shorter than it needs.
-		s.ntail = copy(s.tail[:], joined[consumed:n])
+	held := s.ntail
+	n := held
+	for n < utf8.UTFMax && n-held < len(src) && !utf8.FullRune(s.tail[:n]) {
+		s.tail[n] = src[n-held]
+		n++
+	}
+	if !utf8.FullRune(s.tail[:n]) {
+		// Still a valid start of a character: src was too short.
+		s.ntail = n
 		return dst, src[len(src):]
 	}
-	// The held character is done. Bytes of src that entered joined but were
-	// not consumed are processed again from src itself.
-	return dst, src[consumed-held:]
+	s.ntail = 0
+	if r, size := utf8.DecodeRune(s.tail[:n]); r != utf8.RuneError || size > 1 {
+		// The held bytes and n-held bytes of src form one character.
+		return s.upper(dst, s.tail[:n]), src[n-held:]
+	}
+	// The bytes of src do not continue the held ones, which are therefore
+	// invalid and pass through unchanged, like any byte that does not
+	// start a valid character. src is processed from its first byte.
+	return append(dst, s.tail[:held]...), src
 }
 
-// transform runs the caser over src, storing a trailing cut character in the
-// tail unless atEOF.
-func (s *Stream) transform(dst, src []byte, atEOF bool) []byte {
-	dst, consumed := s.transformPart(dst, src, atEOF)
-	if consumed < len(src) {
-		s.ntail = copy(s.tail[:], src[consumed:])
+// upper appends the uppercase form of src, which must not end in an
+// incomplete character (any cut character is treated as invalid bytes).
+func (s *Stream) upper(dst, src []byte) []byte {
+	for len(src) > 0 {
+		// Most characters keep their length; leave room for some growth
+		// so that one call usually does it.
+		if need := len(src) + len(src)/2 + 3*utf8.UTFMax; cap(dst)-len(dst) < need {
+			dst = slices.Grow(dst, need)
+		}
+		nDst, nSrc, err := s.caser.Transform(dst[len(dst):cap(dst)], src, true)
+		dst = dst[:len(dst)+nDst]
+		src = src[nSrc:]
+		switch err {
+		case nil, transform.ErrShortDst:
+			// nil means src is done; on ErrShortDst grow and go on.
+		default:
+			// The caser passes invalid UTF-8 through and, at EOF, has no
+			// other failure; copy the rest unchanged rather than lose it.
+			return append(dst, src...)
+		}
 	}
 	return dst
 }
 
-// transformPart uppercases as much of src as forms whole characters and
-// reports how many bytes of src it consumed.
-func (s *Stream) transformPart(dst, src []byte, atEOF bool) ([]byte, int) {
-	consumed := 0
-	for {
-		if cap(dst)-len(dst) < utf8.UTFMax*3 {
-			dst = grow(dst, len(src)-consumed+16)
-		}
-		nDst, nSrc, err := s.caser.Transform(dst[len(dst):cap(dst)], src[consumed:], atEOF)
-		dst = dst[:len(dst)+nDst]
-		consumed += nSrc
-		switch err {
-		case nil:
-			return dst, consumed
-		case transform.ErrShortDst:
-			dst = grow(dst, len(src)-consumed+16)
-		case transform.ErrShortSrc:
-			if len(src)-consumed < utf8.UTFMax && !atEOF {
-				return dst, consumed
+// incompleteSuffix returns the length of the incomplete UTF-8 character
+// that ends b: a lead byte followed by fewer continuation bytes than it
+// needs, all of them allowed for a valid character. It returns 0 if b ends
+// in a complete character or in bytes that cannot be completed.
+func incompleteSuffix(b []byte) int {
+	for n := 1; n < utf8.UTFMax && n <= len(b); n++ {
+		tail := b[len(b)-n:]
+		if utf8.RuneStart(tail[0]) {
+			if utf8.FullRune(tail) {
+				return 0
 			}
-			// Never hold more than a cut character: finish the rest now.
-			atEOF = true
-		default:
-			// The caser passes invalid UTF-8 through and has no other
-			// failure; copy the rest unchanged rather than lose it.
-			return append(dst, src[consumed:]...), len(src)
+			return n
 		}
 	}
-}
-
-func grow(b []byte, extra int) []byte {
-	if extra < 64 {
-		extra = 64
-	}
-	nb := make([]byte, len(b), len(b)+extra*2)
-	copy(nb, b)
-	return nb
+	return 0
 }
 
 // asciiPrefix returns the length of the leading run of ASCII bytes in b.
@@ -147,6 +153,9 @@ func asciiPrefix(b []byte) int {
 	}
 	return i
 }
+
+// IsASCII reports whether b is entirely ASCII.
+func IsASCII(b []byte) bool { return asciiPrefix(b) == len(b) }
 
 // AppendASCII appends src with a–z mapped to A–Z. src must be ASCII; other
 // bytes are copied unchanged.
