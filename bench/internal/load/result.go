@@ -138,10 +138,7 @@ func (r *Result) finish(h *hdrhistogram.Histogram) {
 		r.Latency = summarize(h)
 		r.Histogram = encodeHist(h)
 	}
-	r.RSSPerConnKiB = 0
-	if r.RSSBeforeKiB >= 0 && r.RSSAfterKiB >= 0 && r.Connected > 0 && r.RSSAfterKiB > 0 {
-		r.RSSPerConnKiB = round3(float64(r.RSSAfterKiB-r.RSSBeforeKiB) / float64(r.Connected))
-	}
+	r.RSSPerConnKiB = rssPerConn(*r)
 	if r.Errors == nil {
 		r.Errors = []string{}
 	}
@@ -258,4 +255,25 @@ func (e *errLog) list() []string {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]string{}, e.msgs...)
+}
+
+// SetRSS records the server's RSS measured around the run (-1 unknown) and
+// recomputes the per-connection figure; for merged results.
+func (r *Result) SetRSS(beforeKiB, afterKiB int64) {
+	r.RSSBeforeKiB, r.RSSAfterKiB = beforeKiB, afterKiB
+	r.RSSPerConnKiB = rssPerConn(*r)
+}
+
+// AddError appends msg to r.Errors while there is room.
+func (r *Result) AddError(msg string) {
+	if len(r.Errors) < maxErrors {
+		r.Errors = append(r.Errors, msg)
+	}
+}
+
+func rssPerConn(r Result) float64 {
+	if r.RSSBeforeKiB >= 0 && r.RSSAfterKiB > 0 && r.Connected > 0 {
+		return round3(float64(r.RSSAfterKiB-r.RSSBeforeKiB) / float64(r.Connected))
+	}
+	return 0
 }
