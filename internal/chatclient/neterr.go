@@ -18,6 +18,8 @@ func dialErrorText(err error, timeout time.Duration) string {
 	switch {
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return "connection refused (is chatd running?)"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by server"
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
 		if timeout > 0 {
 			return "timed out after " + timeout.String()
