@@ -125,6 +125,9 @@ func runProcs(ctx context.Context, o options, stderr io.Writer) (load.Result, er
 	ctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
 
+	// Children share the parent's stderr; one lock keeps a non-file
+	// writer safe from their copying goroutines.
+	stderr = &lockedWriter{w: stderr}
 	children := make([]*child, o.procs)
 	offset := 0
 	for k := range children {
@@ -238,4 +241,15 @@ func (ch *child) parse(line string) error {
 		return fmt.Errorf("child %d: result schema %q, want %q", ch.k, ch.res.Schema, load.Schema)
 	}
 	return nil
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
