@@ -48,13 +48,13 @@ type conn struct {
 	nc     net.Conn
 	client registry.Client
 	stop   atomic.Pointer[stopRequest]
-	up     upcase.Stream
+	up     *upcase.Stream
 	scan   *phrase.Scanner
 	wait   readWaiter
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, scan: phrase.New(phrase.Close)}
+	c := &conn{srv: s, nc: nc, up: upcase.New(), scan: phrase.New(phrase.Close)}
 	c.wait.init(nc)
 	return c
 }
@@ -93,7 +93,8 @@ func (c *conn) serve() {
 	reason, err := c.safeLoop()
 	c.finish(reason)
 
-	s.reg.Remove(id)
+	// Count and log before unregistering: whoever sees the client gone
+	// from the registry also sees its final figures.
 	s.stats.addClosed(reason, c.client.BytesIn(), c.client.BytesOut())
 	attrs := []any{"id", id, "remote", c.client.RemoteAddr.String(),
 		"duration", time.Since(now).Round(time.Millisecond).String(),
@@ -102,6 +103,7 @@ func (c *conn) serve() {
 		attrs = append(attrs, "err", err.Error())
 	}
 	s.log.Info("client disconnected", attrs...)
+	s.reg.Remove(id)
 	if reason == ReasonClosePhrase || reason == ReasonKicked || reason == ReasonShutdown {
 		c.linger()
 	}
@@ -158,6 +160,9 @@ func (c *conn) readAndAnswer() (reason Reason, err error, done bool) {
 		n, rerr := c.nc.Read(buf)
 		if n > 0 {
 			c.client.AddIn(n, time.Now())
+			if onRead != nil {
+				onRead(buf[:n])
+			}
 			earlier, now, found := c.scan.Feed(buf[:n])
 			if werr := c.answer(earlier, now, found); werr != nil {
 				r, e := c.writeFailure(werr)

@@ -98,6 +98,8 @@ func (s *Server) Serve(ln net.Listener) error {
 				if c, err := ln.Accept(); err == nil {
 					s.stats.Rejected.Add(1)
 					c.Close()
+				} else {
+					s.stats.AcceptErrors.Add(1)
 				}
 				shed.open()
 			}

@@ -12,6 +12,10 @@ import (
 type readWaiter struct {
 	rc    syscall.RawConn
 	ready func(fd uintptr) bool // allocated once, not per wait
+	// err is the socket error the peek found. The kernel reports a
+	// pending error (ECONNRESET) once and clears it, so the peek must
+	// pass it on: the Read after it would only see EOF.
+	err error
 }
 
 func (w *readWaiter) init(nc net.Conn) {
@@ -28,7 +32,11 @@ func (w *readWaiter) init(nc net.Conn) {
 	// is there yet: return false and the poller parks us until the socket
 	// becomes readable. Anything else (data, EOF, an error) is for the
 	// real Read to report.
-	w.ready = func(fd uintptr) bool { return peekReadable(int(fd)) }
+	w.ready = func(fd uintptr) bool {
+		var ok bool
+		ok, w.err = peekReadable(int(fd))
+		return ok
+	}
 }
 
 // wait returns when a Read would not block, or with the error (a deadline,
@@ -38,5 +46,10 @@ func (w *readWaiter) wait() error {
 	if w.rc == nil {
 		return nil
 	}
-	return w.rc.Read(w.ready)
+	if err := w.rc.Read(w.ready); err != nil {
+		return err
+	}
+	err := w.err
+	w.err = nil
+	return err
 }

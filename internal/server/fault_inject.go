@@ -1,0 +1,18 @@
+//go:build faultinject
+
+package server
+
+import "bytes"
+
+// PanicMarker makes a faultinject build panic inside the handler of the
+// connection that sends it, to prove one client's panic drops that client
+// alone.
+const PanicMarker = "\x00CHATD-FAULT-PANIC\x00"
+
+func init() {
+	onRead = func(data []byte) {
+		if bytes.Contains(data, []byte(PanicMarker)) {
+			panic("faultinject: panic marker received")
+		}
+	}
+}

@@ -1,0 +1,416 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/chatd/chatd/internal/registry"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestAnswersEachReadInCapitals(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	c := ts.dial(t)
+	tests := []struct{ send, want string }{
+		{"hello", "HELLO"}, // no newline: answered at once
+		{"hello\n", "HELLO\n"},
+		{"straße", "STRASSE"},
+		{"ﬁ é\r\n", "FI É\r\n"},
+		{"123 !?\x00\t", "123 !?\x00\t"},
+		{"\xff\xfeok", "\xff\xfeOK"},
+		{"γειά σου", "ΓΕΙΆ ΣΟΥ"},
+	}
+	for _, tt := range tests {
+		mustWrite(t, c, tt.send)
+		if got := readN(t, c, len(tt.want)); got != tt.want {
+			t.Errorf("sent %q: got %q, want %q", tt.send, got, tt.want)
+		}
+	}
+}
+
+func TestRuneSplitAcrossWritesIsAnsweredWhole(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	c := ts.dial(t)
+	c.SetNoDelay(true)
+	mustWrite(t, c, "a\xc3") // "a" then the first byte of ß
+	if got := readN(t, c, 1); got != "A" {
+		t.Fatalf("got %q, want A before the cut character completes", got)
+	}
+	ts.waitIn(t, 2)
+	mustWrite(t, c, "\x9f!")
+	if got := readN(t, c, 3); got != "SS!" {
+		t.Fatalf("got %q, want SS!", got)
+	}
+}
+
+// waitIn waits until the only client has sent n bytes in total.
+func (ts *testServer) waitIn(t *testing.T, n uint64) {
+	t.Helper()
+	ok := poll(5*time.Second, func() bool {
+		s := ts.srv.Registry().Snapshot()
+		return len(s) == 1 && s[0].BytesIn == n
+	})
+	if !ok {
+		t.Fatalf("server did not receive %d bytes: %+v", n, ts.srv.Registry().Snapshot())
+	}
+}
+
+func TestClosePhraseAnswersWhatPrecedesItAndCloses(t *testing.T) {
+	tests := []struct {
+		name   string
+		chunks []string
+		want   string
+	}{
+		{"whole", []string{"bye CLOSE SOCKET ignored"}, "BYE "},
+		{"alone", []string{"CLOSE SOCKET"}, ""},
+		{"split", []string{"abc CLO", "SE SOC", "KET tail"}, "ABC "},
+		{"near miss first", []string{"CLOSE SOCKE", "T"}, ""},
+		{"false start", []string{"x CLOSE", " SOCKS CLOSE SOCKET"}, "X CLOSE SOCKS "},
+		{"lower case is not the phrase", []string{"close socket\n", "CLOSE SOCKET"}, "CLOSE SOCKET\n"},
+		{"after newline", []string{"hi\nCLOSE SOCKET\n"}, "HI\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startServer(t, defaultSettings())
+			c := ts.dial(t)
+			c.SetNoDelay(true)
+			ts.waitClients(t, 1)
+			sent := 0
+			for _, ch := range tt.chunks {
+				mustWrite(t, c, ch)
+				sent += len(ch)
+				// Make each chunk its own read on the server.
+				poll(2*time.Second, func() bool {
+					s := ts.srv.Registry().Snapshot()
+					return len(s) == 0 || s[0].BytesIn == uint64(sent)
+				})
+			}
+			if got := readToEOF(t, c); got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			ts.waitClients(t, 0)
+			if n := ts.srv.Stats().Disconnects(ReasonClosePhrase); n != 1 {
+				t.Fatalf("close-phrase disconnects = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestEOFFinishesAnswering(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	c := ts.dial(t)
+	mustWrite(t, c, "last words CLOSE")
+	c.CloseWrite()
+	// The held "CLOSE" was not the phrase after all: it is answered at EOF.
+	if got := readToEOF(t, c); got != "LAST WORDS CLOSE" {
+		t.Fatalf("got %q", got)
+	}
+	ts.waitClients(t, 0)
+	if n := ts.srv.Stats().Disconnects(ReasonEOF); n != 1 {
+		t.Fatalf("eof disconnects = %d, want 1", n)
+	}
+}
+
+func TestResetClientIsRemovedAtOnce(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	c := ts.dial(t)
+	mustWrite(t, c, "x")
+	readN(t, c, 1)
+	c.SetLinger(0) // close with RST
+	c.Close()
+	ts.waitClients(t, 0)
+	if n := ts.srv.Stats().Disconnects(ReasonReset); n != 1 {
+		t.Fatalf("reset disconnects = %d, want 1; log:\n%s", n, ts.logs)
+	}
+}
+
+func TestIDsIncreaseAndAreNeverReused(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	for want := uint64(1); want <= 3; want++ {
+		c := ts.dial(t)
+		ts.waitClients(t, 1)
+		if got := ts.srv.Registry().Snapshot()[0].ID; got != want {
+			t.Fatalf("client ID = %d, want %d", got, want)
+		}
+		mustWrite(t, c, "CLOSE SOCKET")
+		readToEOF(t, c)
+		ts.waitClients(t, 0)
+	}
+}
+
+func TestKickSendsNoticeAndLeavesOthersAlone(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	a, b := ts.dial(t), ts.dial(t)
+	ts.waitClients(t, 2)
+	ids := ts.srv.Registry().Snapshot()
+	if err := ts.srv.Registry().Kick(ids[0].ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readToEOF(t, a); got != "*** kicked by operator: spam\n" {
+		t.Fatalf("kicked client got %q", got)
+	}
+	mustWrite(t, b, "still here")
+	if got := readN(t, b, 10); got != "STILL HERE" {
+		t.Fatalf("other client got %q", got)
+	}
+	ts.waitClients(t, 1)
+	if err := ts.srv.Registry().Kick(ids[0].ID, ""); !errors.Is(err, registry.ErrNotConnected) {
+		t.Fatalf("second kick: %v, want ErrNotConnected", err)
+	}
+}
+
+func TestKickReachesClientBlockedInWrite(t *testing.T) {
+	st := defaultSettings()
+	st.WriteTimeout = time.Minute
+	ts := startServer(t, st)
+	c := ts.dial(t)
+	c.SetReadBuffer(4096)
+	ts.waitClients(t, 1)
+	// Fill both directions' buffers: the server's goroutine ends up
+	// blocked writing an answer nobody reads.
+	go func() {
+		chunk := []byte(strings.Repeat("x", 64<<10))
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		for i := 0; i < 256; i++ {
+			if _, err := c.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	// Once the answers fill the client's tiny receive buffer and the
+	// server's send buffer (a few MiB), the server stops reading.
+	if !poll(10*time.Second, func() bool {
+		s := ts.srv.Registry().Snapshot()
+		return len(s) == 1 && s[0].BytesIn > 1<<20 && s[0].BytesIn > s[0].BytesOut
+	}) {
+		t.Fatalf("server never got stuck writing: %+v", ts.srv.Registry().Snapshot())
+	}
+	start := time.Now()
+	ts.srv.Registry().Kick(ts.srv.Registry().Snapshot()[0].ID, "")
+	ts.waitClients(t, 0)
+	if d := time.Since(start); d > 15*time.Second {
+		t.Fatalf("kick took %v, want well under the 1m write timeout", d)
+	}
+}
+
+func TestNeverReadingClientIsDroppedAfterWriteTimeout(t *testing.T) {
+	st := defaultSettings()
+	st.WriteTimeout = 300 * time.Millisecond
+	ts := startServer(t, st)
+	slow := ts.dial(t)
+	slow.SetReadBuffer(4096)
+	good := ts.dial(t)
+	ts.waitClients(t, 2)
+	go func() {
+		chunk := []byte(strings.Repeat("y", 64<<10))
+		slow.SetWriteDeadline(time.Now().Add(20 * time.Second))
+		for i := 0; i < 1024; i++ {
+			if _, err := slow.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	// The good client keeps being answered while the slow one is stuck.
+	for i := 0; i < 20; i++ {
+		mustWrite(t, good, "ping\n")
+		if got := readN(t, good, 5); got != "PING\n" {
+			t.Fatalf("good client got %q", got)
+		}
+	}
+	ts.waitClients(t, 1)
+	if n := ts.srv.Stats().Disconnects(ReasonWriteTimeout); n != 1 {
+		t.Fatalf("write-timeout disconnects = %d, want 1", n)
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	st := defaultSettings()
+	st.IdleTimeout = 200 * time.Millisecond
+	ts := startServer(t, st)
+	c := ts.dial(t)
+	if got := readToEOF(t, c); got != "" {
+		t.Fatalf("got %q", got)
+	}
+	ts.waitClients(t, 0)
+	if n := ts.srv.Stats().Disconnects(ReasonIdleTimeout); n != 1 {
+		t.Fatalf("idle-timeout disconnects = %d", n)
+	}
+}
+
+func TestGreetingNamesTheClient(t *testing.T) {
+	st := defaultSettings()
+	st.Greeting = "welcome, client {id}"
+	ts := startServer(t, st)
+	c := ts.dial(t)
+	if got := readN(t, c, len("welcome, client 1\n")); got != "welcome, client 1\n" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestServerFull(t *testing.T) {
+	st := defaultSettings()
+	st.MaxClients = 2
+	ts := startServer(t, st)
+	ts.dial(t)
+	ts.dial(t)
+	ts.waitClients(t, 2)
+	c := ts.dial(t)
+	if got := readToEOF(t, c); got != "*** server full, try again later\n" {
+		t.Fatalf("got %q", got)
+	}
+	if ts.srv.Stats().Rejected.Load() != 1 {
+		t.Fatalf("rejected = %d", ts.srv.Stats().Rejected.Load())
+	}
+	// Raising the limit live lets the next one in.
+	st.MaxClients = 3
+	ts.srv.SetSettings(st)
+	d := ts.dial(t)
+	mustWrite(t, d, "in")
+	if got := readN(t, d, 2); got != "IN" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestShutdownNotifiesEveryClient(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	conns := []*net.TCPConn{ts.dial(t), ts.dial(t), ts.dial(t)}
+	ts.waitClients(t, 3)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := ts.srv.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range conns {
+		if got := readToEOF(t, c); got != "*** server shutting down\n" {
+			t.Fatalf("got %q", got)
+		}
+	}
+}
+
+func TestPanicDropsOnlyThatClient(t *testing.T) {
+	onRead = func(b []byte) {
+		if strings.Contains(string(b), "boom") {
+			panic("injected")
+		}
+	}
+	t.Cleanup(func() { onRead = nil })
+	ts := startServer(t, defaultSettings())
+	bad, good := ts.dial(t), ts.dial(t)
+	ts.waitClients(t, 2)
+	mustWrite(t, bad, "boom")
+	bad.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := bad.Read(make([]byte, 1)); err == nil {
+		t.Fatal("panicking client was not dropped")
+	}
+	mustWrite(t, good, "fine")
+	if got := readN(t, good, 4); got != "FINE" {
+		t.Fatalf("got %q", got)
+	}
+	ts.waitClients(t, 1)
+	if n := ts.srv.Stats().Disconnects(ReasonPanic); n != 1 {
+		t.Fatalf("panic disconnects = %d", n)
+	}
+	if !strings.Contains(ts.logs.String(), "panic while serving client") {
+		t.Fatalf("panic not logged:\n%s", ts.logs)
+	}
+}
+
+func TestConcurrentClientsAreIndependent(t *testing.T) {
+	ts := startServer(t, defaultSettings())
+	var wg sync.WaitGroup
+	errs := make(chan error, 50)
+	for i := range 50 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", ts.addr)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			for j := range 20 {
+				msg := fmt.Sprintf("client %d message %d straße\n", i, j)
+				want := strings.ToUpper(strings.ReplaceAll(msg, "ß", "ss"))
+				c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Write([]byte(msg)); err != nil {
+					errs <- err
+					return
+				}
+				buf := make([]byte, len(want))
+				if _, err := ioReadFull(c, buf); err != nil || string(buf) != want {
+					errs <- fmt.Errorf("client %d: got %q, %v; want %q", i, buf, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// flakyListener fails Accept with EMFILE a few times before working.
+type flakyListener struct {
+	net.Listener
+	mu    sync.Mutex
+	fails int
+}
+
+func (l *flakyListener) Accept() (net.Conn, error) {
+	l.mu.Lock()
+	if l.fails > 0 {
+		l.fails--
+		l.mu.Unlock()
+		return nil, &net.OpError{Op: "accept", Net: "tcp", Err: syscall.EMFILE}
+	}
+	l.mu.Unlock()
+	return l.Listener.Accept()
+}
+
+func TestAcceptErrorsAreRetriedAndRateLimited(t *testing.T) {
+	inner, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := &flakyListener{Listener: inner, fails: 8}
+	logs := &syncBuffer{}
+	srv := New(registry.New(nil), slogTo(logs), defaultSettings())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	c, err := net.Dial("tcp", inner.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	mustWrite(t, c, "ok")
+	if got := readN(t, c, 2); got != "OK" {
+		t.Fatalf("got %q", got)
+	}
+	if n := srv.Stats().AcceptErrors.Load(); n < 8 {
+		t.Fatalf("accept errors = %d, want at least 8", n)
+	}
+	// 8 failures with backoff 5ms..640ms happen within ~1.3s: at most two
+	// log lines, not eight.
+	if n := logs.count("accept failed"); n < 1 || n > 2 {
+		t.Fatalf("logged %d accept failure lines, want 1 or 2:\n%s", n, logs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	srv.Shutdown(ctx)
+	if err := <-done; err != ErrServerClosed {
+		t.Fatalf("Serve: %v", err)
+	}
+}
