@@ -190,7 +190,11 @@ func (p *progressLine) update(pr load.Progress) {
 	}
 	now := time.Now()
 	rate := 0.0
-	if !p.lastAt.IsZero() {
+	if p.lastAt.IsZero() {
+		if s := pr.Elapsed.Seconds(); s > 0 {
+			rate = float64(pr.Msgs) / s
+		}
+	} else {
 		if dt := now.Sub(p.lastAt).Seconds(); dt > 0 {
 			rate = float64(pr.Msgs-p.last.Msgs) / dt
 		}

@@ -199,7 +199,9 @@ func runProcs(ctx context.Context, o options, stderr io.Writer) (load.Result, er
 			}
 			ch.in.Close()
 			io.Copy(io.Discard, ch.out)
-			if err := ch.cmd.Wait(); err != nil && ch.err == nil {
+			// Wait reports a cancelled context as an error even when the
+			// child, told to stop, sent its result and exited cleanly.
+			if err := ch.cmd.Wait(); err != nil && ch.err == nil && ctx.Err() == nil {
 				var ee *exec.ExitError
 				if !errors.As(err, &ee) || ee.ExitCode() != 1 { // 1: the child found a problem, in its result
 					ch.err = fmt.Errorf("child %d: %w", ch.k, err)

@@ -65,7 +65,8 @@ type Config struct {
 	// Ready, when set, is called once all connections are dialled (and, in
 	// Hold, have answered), before the measured window or the hold starts.
 	// It may block, e.g. to start several processes in step; an error
-	// aborts the run. r holds what is known so far.
+	// aborts the run, unless ctx has ended too, which makes the run an
+	// interrupted one. r holds what is known so far.
 	Ready func(ctx context.Context, r Result) error
 	// Progress, when set, is called every ProgressInterval (default 1s)
 	// from a separate goroutine while the run lasts.

@@ -94,7 +94,7 @@ func Hold(ctx context.Context, cfg Config) (Result, error) {
 		}
 	}
 	if ctx.Err() == nil && cfg.Ready != nil {
-		if err := cfg.Ready(ctx, res); err != nil {
+		if err := cfg.Ready(ctx, res); err != nil && ctx.Err() == nil {
 			return res, err
 		}
 	}

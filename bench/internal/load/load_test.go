@@ -465,3 +465,15 @@ func TestRaiseNoFile(t *testing.T) {
 		t.Errorf("RaiseNoFile = %d, %v", lim, err)
 	}
 }
+
+func TestInterruptedWhileReady(t *testing.T) {
+	addr := serveBaseline(t)
+	for _, f := range []func(context.Context, Config) (Result, error){PingPong, Hold} {
+		ctx, cancel := context.WithCancel(t.Context())
+		r, err := f(ctx, Config{Addr: addr, Conns: 2, Duration: time.Hour,
+			Ready: func(ctx context.Context, _ Result) error { cancel(); <-ctx.Done(); return ctx.Err() }})
+		if err != nil || !r.Interrupted || !r.OK {
+			t.Errorf("%s: err %v, interrupted %v, ok %v", r.Mode, err, r.Interrupted, r.OK)
+		}
+	}
+}

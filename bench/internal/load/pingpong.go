@@ -91,7 +91,7 @@ func PingPong(ctx context.Context, cfg Config) (Result, error) {
 		return res, nil
 	}
 	if cfg.Ready != nil {
-		if err := cfg.Ready(ctx, res); err != nil {
+		if err := cfg.Ready(ctx, res); err != nil && ctx.Err() == nil {
 			return res, err
 		}
 	}

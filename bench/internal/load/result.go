@@ -205,7 +205,11 @@ func (r Result) WriteText(w io.Writer) {
 		fmt.Fprintf(w, "latency µs   p50 %d  p90 %d  p99 %d  p99.9 %d  max %d  (min %d, mean %.1f, n %d)\n",
 			l.P50, l.P90, l.P99, l.P999, l.Max, l.Min, l.Mean, l.Count)
 	case ModeHold:
-		fmt.Fprintf(w, "answering    %d after connect, %d after holding %.3fs\n", r.Answering, r.AnsweringEnd, r.DurationSeconds)
+		if r.Interrupted {
+			fmt.Fprintf(w, "answering    %d after connect; held %.3fs, interrupted before the final check\n", r.Answering, r.DurationSeconds)
+		} else {
+			fmt.Fprintf(w, "answering    %d after connect, %d after holding %.3fs\n", r.Answering, r.AnsweringEnd, r.DurationSeconds)
+		}
 		fmt.Fprintf(w, "probe µs     p50 %d  p99 %d  max %d\n", l.P50, l.P99, l.Max)
 		if r.RSSBeforeKiB >= 0 && r.RSSAfterKiB >= 0 {
 			fmt.Fprintf(w, "server RSS   %d KiB before, %d KiB after: %.2f KiB/conn\n", r.RSSBeforeKiB, r.RSSAfterKiB, r.RSSPerConnKiB)
