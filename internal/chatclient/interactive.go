@@ -94,33 +94,25 @@ func (s *session) runInteractive(ctx context.Context) int {
 		}()
 	}
 
+	scr := &screen{t: t, out: s.opts.Stdout, atEOL: true}
 	readDone := make(chan error, 1)
 	go func() {
-		var f termFilter
-		write := func(p []byte, final bool) error {
-			if b := f.filter(p, final); len(b) > 0 {
-				_, err := t.Write(b)
-				return err
-			}
-			return nil
-		}
-		err := s.readServer(func(p []byte) error { return write(p, false) })
+		err := s.readServer(func(p []byte) error { return scr.write(p, false) })
 		if err == nil {
-			err = write(nil, true)
+			err = scr.write(nil, true)
 		}
 		readDone <- err
 	}()
 
 	var editing atomic.Bool // the prompt is on the screen, waiting for a line
 	inputDone := make(chan inputResult, 1)
-	go func() { inputDone <- s.readLines(t, keys, &editing) }()
+	go func() { inputDone <- s.readLines(t, scr, keys, &editing) }()
 
 	code, msg := s.wait(ctx, readDone, inputDone)
-	switch {
-	case code == ExitInterrupted && keys.ctrlC.Load():
-		io.WriteString(s.opts.Stdout, newLine) // leave the ^C'd line as it is
-	case editing.Load():
-		io.WriteString(s.opts.Stdout, clearLine) // take the prompt away
+	if editing.Load() {
+		scr.leave(leaveErasePrompt)
+	} else {
+		scr.leave(leaveAsIs)
 	}
 	s.conn.Close()
 	restore()
@@ -130,9 +122,72 @@ func (s *session) runInteractive(ctx context.Context) int {
 	return code
 }
 
+// screen writes the server's output in interactive mode: through the line
+// editor while it is in use, so the prompt and the line being typed are
+// redrawn below the output, and straight to the terminal once the editor is
+// done (after Ctrl-D the server may still send its last bytes).
+type screen struct {
+	t   *term.Terminal
+	out io.Writer
+
+	mu     sync.Mutex
+	f      termFilter
+	direct bool // the line editor is done
+	atEOL  bool // the last output ended a line
+}
+
+func (s *screen) write(p []byte, final bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	b := s.f.filter(p, final)
+	if final && !s.atEOL && (len(b) == 0 || b[len(b)-1] != '\n') {
+		// End the server's last line, so that nothing else (the
+		// prompt, our closing message) ends up on it.
+		b = append(b, '\n')
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	s.atEOL = b[len(b)-1] == '\n'
+	var err error
+	if s.direct {
+		_, err = s.out.Write(bytes.ReplaceAll(b, []byte("\n"), []byte(newLine)))
+	} else {
+		_, err = s.t.Write(b)
+	}
+	return err
+}
+
+// How the line editor's last line is left on the screen.
+type leaving int
+
+const (
+	leaveAsIs        leaving = iota // the cursor is at the start of a line
+	leaveErasePrompt                // the prompt (and maybe typed text) is shown
+	leaveInterrupted                // as leaveErasePrompt, after Ctrl-C
+)
+
+// leave stops writing through the line editor; the first call wins.
+func (s *screen) leave(how leaving) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.direct {
+		return
+	}
+	s.direct = true
+	switch {
+	case how == leaveInterrupted:
+		io.WriteString(s.out, "^C"+newLine) // like a shell: keep the line
+	case how == leaveErasePrompt && s.atEOL:
+		io.WriteString(s.out, clearLine) // the prompt has a line to itself
+	case how == leaveErasePrompt:
+		io.WriteString(s.out, newLine) // the prompt follows unfinished output
+	}
+}
+
 // readLines sends each line typed into t, followed by "\n", until the user
 // ends input (Ctrl-D), interrupts (Ctrl-C) or sends the close phrase.
-func (s *session) readLines(t *term.Terminal, keys *ctrlCWatcher, editing *atomic.Bool) inputResult {
+func (s *session) readLines(t *term.Terminal, scr *screen, keys *ctrlCWatcher, editing *atomic.Bool) inputResult {
 	for {
 		editing.Store(true)
 		line, err := t.ReadLine()
@@ -142,8 +197,10 @@ func (s *session) readLines(t *term.Terminal, keys *ctrlCWatcher, editing *atomi
 				return inputResult{kind: inputReadError, err: err}
 			}
 			if keys.ctrlC.Load() {
+				scr.leave(leaveInterrupted)
 				return inputResult{kind: inputInterrupt}
 			}
+			scr.leave(leaveErasePrompt)
 			if err := s.halfClose(); err != nil {
 				return inputResult{kind: inputSendError, err: err}
 			}
@@ -153,6 +210,7 @@ func (s *session) readLines(t *term.Terminal, keys *ctrlCWatcher, editing *atomi
 			// Send up to the end of the phrase: the server answers what
 			// comes before it and closes, ignoring the rest.
 			s.markClosing(true)
+			scr.leave(leaveAsIs)
 			if _, err := io.WriteString(s.conn, line[:i+len(ClosePhrase)]); err != nil {
 				return inputResult{kind: inputSendError, err: err}
 			}

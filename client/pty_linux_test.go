@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/chatd/chatd/internal/chatclient/chatdtest"
+)
+
+// openPTY opens a pseudo-terminal pair with /dev/ptmx, or skips the test.
+func openPTY(t *testing.T) (master, tty *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("skipping: no pseudo-terminal can be had here (%v)", err)
+	}
+	var n int
+	err = control(m, func(fd int) error {
+		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil { // unlock
+			return err
+		}
+		var err error
+		n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
+		return err
+	})
+	if err != nil {
+		m.Close()
+		t.Skipf("skipping: cannot set up a pseudo-terminal (%v)", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		t.Skipf("skipping: cannot open the pseudo-terminal's device (%v)", err)
+	}
+	if err := control(s, func(fd int) error {
+		return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: 24, Col: 80})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); m.Close() })
+	return m, s
+}
+
+// control runs f on f's descriptor without putting it in blocking mode.
+func control(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+func termios(t *testing.T, tty *os.File) unix.Termios {
+	t.Helper()
+	var st *unix.Termios
+	if err := control(tty, func(fd int) error {
+		var err error
+		st, err = unix.IoctlGetTermios(fd, unix.TCGETS)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return *st
+}
+
+// TestInteractiveTerminal runs the real binary on a pseudo-terminal, as a
+// person at a keyboard would: the prompt appears, typed lines are answered,
+// notices show up, and the terminal is restored however the session ends.
+func TestInteractiveTerminal(t *testing.T) {
+	type step struct {
+		keys   string                // typed
+		server func(*chatdtest.Conn) // or done by the server
+		want   string                // then the screen must show this
+	}
+	tests := []struct {
+		name     string
+		steps    []step
+		wantCode int
+		wantSent string
+	}{
+		{
+			name: "type, then CLOSE SOCKET",
+			steps: []step{
+				{keys: "hello\r", want: "HELLO\r\n"},
+				{keys: "CLOSE SOCKET\r", want: "chat: connection closed\r\n"},
+			},
+			wantSent: "hello\nCLOSE SOCKET",
+		},
+		{
+			name: "notice while idle, then Ctrl-D",
+			steps: []step{
+				{server: func(c *chatdtest.Conn) { c.Send("*** motd: be nice\n") }, want: "*** motd: be nice\r\n"},
+				{keys: "ok\r", want: "OK\r\n"},
+				{keys: "\x04", want: "chat: connection closed\r\n"},
+			},
+			wantSent: "ok\n",
+		},
+		{
+			name: "kicked",
+			steps: []step{
+				{keys: "spam\r", want: "SPAM\r\n"},
+				{server: func(c *chatdtest.Conn) { c.Kick("*** kicked by operator: spam\n") },
+					want: "chat: connection closed by server: kicked by operator: spam\r\n"},
+			},
+			wantCode: 3,
+			wantSent: "spam\n",
+		},
+		{
+			name:     "Ctrl-C",
+			steps:    []step{{keys: "half a line\x03"}},
+			wantCode: 130,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := chatdtest.Start(t, chatdtest.Options{})
+			master, tty := openPTY(t)
+			before := termios(t, tty)
+
+			ctx, cancel := context.WithTimeout(context.Background(), chatdtest.WaitTimeout)
+			defer cancel()
+			cmd := chatCmd(t, ctx, []string{"--addr", srv.Addr})
+			cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			var screen chatdtest.Buffer
+			copied := make(chan struct{})
+			go func() { io.Copy(&screen, master); close(copied) }()
+			defer func() { tty.Close(); master.Close(); <-copied }()
+
+			c := srv.Next(t)
+			screen.WaitFor(t, "> ")
+			if st := termios(t, tty); st.Lflag&(unix.ICANON|unix.ECHO) != 0 {
+				t.Errorf("terminal not in raw mode while the prompt is shown: lflag %#x", st.Lflag)
+			}
+			for _, s := range tc.steps {
+				if s.keys != "" {
+					if _, err := io.WriteString(master, s.keys); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if s.server != nil {
+					s.server(c)
+				}
+				if s.want != "" {
+					screen.WaitFor(t, s.want)
+				}
+			}
+			err := cmd.Wait()
+			var ee *exec.ExitError
+			code := 0
+			if errors.As(err, &ee) && ee.Exited() {
+				code = ee.ExitCode()
+			} else if err != nil {
+				t.Fatalf("chat did not exit by itself: %v; screen %q", err, screen.String())
+			}
+			if code != tc.wantCode {
+				t.Errorf("exit code %d, want %d; screen %q", code, tc.wantCode, screen.String())
+			}
+			after := termios(t, tty)
+			if after.Lflag != before.Lflag || after.Iflag != before.Iflag || after.Oflag != before.Oflag || after.Cflag != before.Cflag {
+				t.Errorf("terminal not restored: before %+v, after %+v", before, after)
+			}
+			if got := c.Received(); got != tc.wantSent {
+				t.Errorf("server received %q, want %q", got, tc.wantSent)
+			}
+			if strings.Contains(screen.String(), "goroutine ") || strings.Contains(screen.String(), "panic") {
+				t.Errorf("screen shows a crash: %q", screen.String())
+			}
+		})
+	}
+}
