@@ -332,9 +332,13 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 	}
 	s.mu.Unlock()
 
+	reset := errors.Is(readErr, syscall.ECONNRESET)
 	var oe *outputError
 	switch {
-	case readErr == nil: // the server closed the connection
+	case readErr == nil, reset && (haveReason || user):
+		// The server closed the connection. A reset right after a
+		// notice, or after we asked for the close, is still a close:
+		// the server dropped the connection with our bytes unread.
 		msg := ""
 		switch {
 		case haveReason:
@@ -353,13 +357,7 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 	case sendErr != nil && isTimeout(readErr):
 		return ExitError, "chat: " + connErrorText(sendErr)
 	case s.draining.Load() && isTimeout(readErr):
-		return ExitOK, fmt.Sprintf("chat: server did not close the connection within %v of the end of input; giving up", s.opts.DrainTimeout)
-	case user && errors.Is(readErr, syscall.ECONNRESET):
-		// We asked for the close; the server closed abortively.
-		if s.opts.Interactive {
-			return ExitOK, "chat: connection closed"
-		}
-		return ExitOK, ""
+		return ExitOK, fmt.Sprintf("chat: the server stayed silent for %v after the end of input without closing the connection; giving up", s.opts.DrainTimeout)
 	}
 	return ExitError, "chat: " + connErrorText(readErr)
 }

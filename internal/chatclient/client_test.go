@@ -146,7 +146,7 @@ func TestDrainTimeout(t *testing.T) {
 	if got := s.stdout.String(); got != "X\n" {
 		t.Errorf("stdout %q, want %q", got, "X\n")
 	}
-	if got, want := s.stderr.String(), "chat: server did not close the connection within 50ms of the end of input; giving up\n"; got != want {
+	if got, want := s.stderr.String(), "chat: the server stayed silent for 50ms after the end of input without closing the connection; giving up\n"; got != want {
 		t.Errorf("stderr %q, want %q", got, want)
 	}
 }
@@ -198,6 +198,13 @@ func TestServerClosesConnection(t *testing.T) {
 			before:     "SOME ANSWER\n",
 			close:      func(c *chatdtest.Conn) { c.Close() },
 			wantStderr: "chat: connection closed by server\n",
+			wantCode:   chatclient.ExitClosedByServer,
+		},
+		{
+			name:       "kicked, then reset",
+			before:     "hi\n",
+			close:      func(c *chatdtest.Conn) { c.Send("*** kicked by operator: flood\n"); c.Reset() },
+			wantStderr: "chat: connection closed by server: kicked by operator: flood\n",
 			wantCode:   chatclient.ExitClosedByServer,
 		},
 		{
