@@ -1,0 +1,226 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/text/cases"
+	"golang.org/x/text/language"
+
+	"github.com/chatd/chatd/internal/testbin"
+)
+
+// oracle is the expected answer to a whole stream without the close phrase.
+func oracle(b []byte) []byte { return cases.Upper(language.Und).Bytes(b) }
+
+// randomPayload mixes ASCII, multi-byte UTF-8 and raw binary, never
+// containing the close phrase.
+func randomPayload(r *rand.Rand, n int) []byte {
+	pieces := []string{"hello ", "straße ", "ﬁne ", "γειά ", "日本語 ", "😀 ", "\r\n", "\x00", "\xff\xfe", "é"}
+	var b bytes.Buffer
+	for b.Len() < n {
+		switch r.IntN(3) {
+		case 0:
+			b.WriteString(pieces[r.IntN(len(pieces))])
+		case 1:
+			for range r.IntN(16) {
+				b.WriteByte(byte('a' + r.IntN(26)))
+			}
+		default:
+			for range r.IntN(8) {
+				b.WriteByte(byte(r.IntN(256)))
+			}
+		}
+	}
+	return bytes.ReplaceAll(b.Bytes(), []byte("CLOSE SOCKET"), []byte("close socket"))
+}
+
+func TestFiveHundredConcurrentClientsGetExactAnswers(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{})
+	const clients = 500
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r := rand.New(rand.NewPCG(uint64(i), 42))
+			payload := randomPayload(r, 4<<10+r.IntN(60<<10))
+			want := oracle(payload)
+			nc, err := net.DialTimeout("tcp", d.Addr, 10*time.Second)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: dial: %v", i, err)
+				return
+			}
+			c := nc.(*net.TCPConn)
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(60 * time.Second))
+			go func() {
+				// Random chunk sizes, so runes and everything else are
+				// split at arbitrary points.
+				for p := payload; len(p) > 0; {
+					n := min(len(p), 1+r.IntN(4096))
+					if _, err := c.Write(p[:n]); err != nil {
+						return
+					}
+					p = p[n:]
+				}
+				c.CloseWrite()
+			}()
+			got, err := io.ReadAll(c)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: read: %v", i, err)
+				return
+			}
+			if !bytes.Equal(got, want) {
+				errs <- fmt.Errorf("client %d: answer differs from the oracle at byte %d of %d", i, firstDiff(got, want), len(want))
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func firstDiff(a, b []byte) int {
+	for i := range min(len(a), len(b)) {
+		if a[i] != b[i] {
+			return i
+		}
+	}
+	return min(len(a), len(b))
+}
+
+// The assignment's scenario: client 1 chats and leaves with CLOSE SOCKET;
+// the server stays up and the next client is client 2.
+func TestAssignmentScenario(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{})
+	c1 := d.Dial()
+	c1.Write([]byte("hello"))
+	if got, err := testbin.ReadFull(c1, 5, 5*time.Second); err != nil || string(got) != "HELLO" {
+		t.Fatalf("client 1 got %q, %v", got, err)
+	}
+	c1.Write([]byte("CLOSE SOCKET"))
+	if rest, err := testbin.ReadAll(c1, 5*time.Second); err != nil || len(rest) != 0 {
+		t.Fatalf("after CLOSE SOCKET: %q, %v (want a clean EOF)", rest, err)
+	}
+	c1.Close()
+	d.WaitLog(`"reason":"close-phrase"`, 5*time.Second)
+
+	c2 := d.Dial()
+	defer c2.Close()
+	c2.Write([]byte("again\n"))
+	if got, err := testbin.ReadFull(c2, 6, 5*time.Second); err != nil || string(got) != "AGAIN\n" {
+		t.Fatalf("client 2 got %q, %v", got, err)
+	}
+	connected := d.LogRecords("client connected")
+	if len(connected) != 2 || connected[0]["id"] != float64(1) || connected[1]["id"] != float64(2) {
+		t.Fatalf("connect log records = %v, want ids 1 then 2", connected)
+	}
+}
+
+func TestNeverReadingClientIsDroppedOthersKeepLatency(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Config: "write_timeout: 500ms\n"})
+	slow := d.Dial()
+	defer slow.Close()
+	slow.SetReadBuffer(4096)
+	go func() {
+		chunk := bytes.Repeat([]byte("z"), 64<<10)
+		slow.SetWriteDeadline(time.Now().Add(30 * time.Second))
+		for range 2048 {
+			if _, err := slow.Write(chunk); err != nil {
+				return
+			}
+		}
+	}()
+	good := d.Dial()
+	defer good.Close()
+	var worst time.Duration
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(d.Logs(), `"reason":"write-timeout"`) {
+		if time.Now().After(deadline) {
+			t.Fatalf("never-reading client was not dropped; log:\n%s", d.Logs())
+		}
+		start := time.Now()
+		good.Write([]byte("ping\n"))
+		if got, err := testbin.ReadFull(good, 5, 5*time.Second); err != nil || string(got) != "PING\n" {
+			t.Fatalf("good client got %q, %v", got, err)
+		}
+		worst = max(worst, time.Since(start))
+	}
+	// A generous bound: the point is that the good client is never held
+	// up for anything like the write timeout.
+	if worst > 400*time.Millisecond {
+		t.Fatalf("good client's slowest round trip was %v while another client was stuck", worst)
+	}
+}
+
+func TestKilledClientLeavesTheRegistry(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{})
+	cmd := exec.Command(testbin.Path(t, "chat"), "--addr", d.Addr)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	d.WaitLog("client connected", 10*time.Second)
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	line := d.WaitLog("client disconnected", 10*time.Second)
+	if !strings.Contains(line, `"reason":"eof"`) && !strings.Contains(line, `"reason":"reset"`) {
+		t.Fatalf("disconnect line %s, want reason eof or reset", line)
+	}
+}
+
+func TestChatClientPiped(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{})
+	cmd := exec.Command(testbin.Path(t, "chat"), "--addr", d.Addr)
+	cmd.Stdin = strings.NewReader("hello\nworld\n")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chat: %v; stderr: %s", err, stderr.String())
+	}
+	if stdout.String() != "HELLO\nWORLD\n" {
+		t.Fatalf("stdout = %q, want HELLO and WORLD", stdout.String())
+	}
+}
+
+func TestSIGTERMShutsDownCleanlyWithNotice(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Config: "notices:\n  shutdown: \"*** bye {id}\"\n"})
+	var conns []*net.TCPConn
+	for range 3 {
+		conns = append(conns, d.Dial())
+	}
+	testbin.Poll(5*time.Second, func() bool { return len(d.LogRecords("client connected")) == 3 })
+	d.Signal(syscall.SIGTERM)
+	for i, c := range conns {
+		got, err := testbin.ReadAll(c, 10*time.Second)
+		if err != nil || !strings.HasPrefix(string(got), "*** bye ") {
+			t.Fatalf("client %d got %q, %v", i, got, err)
+		}
+		c.Close()
+	}
+	if code := d.Wait(10 * time.Second); code != 0 {
+		t.Fatalf("chatd exited %d after SIGTERM, want 0", code)
+	}
+	if n := strings.Count(d.Logs(), `"reason":"shutdown"`); n != 3 {
+		t.Fatalf("%d shutdown disconnects logged, want 3", n)
+	}
+}
