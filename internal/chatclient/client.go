@@ -74,9 +74,9 @@ type Options struct {
 // the connection, the user ends it, or ctx is cancelled. It returns the
 // process exit code and has already written any explanation to Stderr.
 //
-// In interactive mode a goroutine may still be blocked reading Stdin when
-// Run returns (a terminal read cannot be interrupted); the caller is expected
-// to exit, or to close Stdin.
+// When the server ends the session, a goroutine may still be blocked reading
+// Stdin as Run returns (a read from a terminal or pipe cannot be
+// interrupted); the caller is expected to exit, or to close Stdin.
 func Run(ctx context.Context, opts Options) int {
 	if opts.Stdin == nil {
 		opts.Stdin = eofReader{}
