@@ -8,6 +8,7 @@
 package upcase
 
 import (
+	"encoding/binary"
 	"slices"
 	"unicode/utf8"
 
@@ -140,9 +141,7 @@ func incompleteSuffix(b []byte) int {
 func asciiPrefix(b []byte) int {
 	i := 0
 	for ; i+8 <= len(b); i += 8 {
-		w := uint64(b[i]) | uint64(b[i+1])<<8 | uint64(b[i+2])<<16 | uint64(b[i+3])<<24 |
-			uint64(b[i+4])<<32 | uint64(b[i+5])<<40 | uint64(b[i+6])<<48 | uint64(b[i+7])<<56
-		if w&0x8080808080808080 != 0 {
+		if binary.LittleEndian.Uint64(b[i:])&0x8080808080808080 != 0 {
 			break
 		}
 	}
@@ -168,6 +167,27 @@ func AppendASCII(dst, src []byte) []byte {
 
 // UpperASCIIInPlace maps a–z to A–Z in b and leaves every other byte alone.
 func UpperASCIIInPlace(b []byte) {
+	// Eight bytes at a time while they are all ASCII: adding 0x1f sets the
+	// high bit of bytes >= 'a', adding 0x05 that of bytes > 'z', and no
+	// byte carries into the next because each is below 0x80.
+	const (
+		lsb  = 0x0101010101010101
+		high = 0x80 * lsb
+	)
+	i := 0
+	for ; i+8 <= len(b); i += 8 {
+		w := binary.LittleEndian.Uint64(b[i:])
+		if w&high != 0 {
+			upperBytes(b[i : i+8])
+			continue
+		}
+		lower := (w + 0x1f*lsb) &^ (w + 0x05*lsb) & high
+		binary.LittleEndian.PutUint64(b[i:], w^lower>>2)
+	}
+	upperBytes(b[i:])
+}
+
+func upperBytes(b []byte) {
 	for i, c := range b {
 		if 'a' <= c && c <= 'z' {
 			b[i] = c - ('a' - 'A')
