@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/admin"
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/registry"
@@ -30,6 +31,7 @@ type Daemon struct {
 	started time.Time
 	ln      net.Listener
 	served  chan error
+	admin   *admin.Server
 }
 
 // New prepares a daemon; nothing listens until Start.
@@ -56,8 +58,9 @@ func settingsOf(cfg *config.Config) server.Settings {
 	}
 }
 
-// Start opens the chat listener and starts serving in the background. It
-// does not block.
+// Start opens the chat listener and the admin socket and starts serving in
+// the background. It does not block. If the admin socket cannot be set up
+// (another chatd serves it, say), nothing is left listening.
 func (d *Daemon) Start() error {
 	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
@@ -71,6 +74,13 @@ func (d *Daemon) Start() error {
 	d.started = time.Now()
 	d.served = make(chan error, 1)
 	d.mu.Unlock()
+	if err := d.startAdmin(); err != nil {
+		ln.Close()
+		d.mu.Lock()
+		d.ln = nil
+		d.mu.Unlock()
+		return err
+	}
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.log.Info("chatd started", "listen", ln.Addr().String(), "max_clients", d.cfg.MaxClients,
 		"pid", os.Getpid(), "config", configName(d.cfg.File))
@@ -132,6 +142,8 @@ func (d *Daemon) Stop() error {
 	defer cancel()
 	n := d.reg.Len()
 	d.log.Info("chatd stopping", "clients", n, "grace", grace.String())
+	// The admin API goes first: no kicks or listings while clients drain.
+	d.stopAdmin()
 	err := d.srv.Shutdown(ctx)
 	if err != nil {
 		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())

@@ -1,0 +1,72 @@
+// Package adminapi defines what chatd's admin API says on the wire: the
+// paths, the JSON documents and the error body. The server (package admin)
+// and the client (package adminclient) share these types so that they
+// cannot drift apart, and chatctl links none of the server's dependencies.
+package adminapi
+
+import "time"
+
+// Paths of the admin API. Everything but /metrics is versioned under /v1.
+const (
+	PathClients = "/v1/clients"
+	PathStatus  = "/v1/status"
+	PathMetrics = "/metrics"
+)
+
+// ClientPath is the path of one client, for GET and DELETE.
+func ClientPath(id uint64) string {
+	return PathClients + "/" + FormatID(id)
+}
+
+// MaxReasonLen is the longest kick reason accepted, in bytes: the reason
+// is sent to the client in one notice line.
+const MaxReasonLen = 200
+
+// Client is one connected chat client.
+type Client struct {
+	ID           uint64    `json:"id"`
+	RemoteAddr   string    `json:"remote_addr"`
+	LocalAddr    string    `json:"local_addr"`
+	ConnectedAt  time.Time `json:"connected_at"`
+	LastActiveAt time.Time `json:"last_active_at"`
+	BytesIn      uint64    `json:"bytes_in"`
+	BytesOut     uint64    `json:"bytes_out"`
+}
+
+// ClientList is the answer to GET /v1/clients: every connected client,
+// sorted by ID.
+type ClientList struct {
+	Clients []Client `json:"clients"`
+}
+
+// KickResult is the answer to DELETE /v1/clients/{id}.
+type KickResult struct {
+	ID     uint64 `json:"id"`
+	Reason string `json:"reason,omitempty"`
+	// Disconnected reports that the connection was gone when the answer
+	// was sent; false means the kick was delivered but the client had not
+	// finished closing within the server's wait.
+	Disconnected bool `json:"disconnected"`
+}
+
+// Status is the answer to GET /v1/status.
+type Status struct {
+	Version          string    `json:"version"`
+	PID              int       `json:"pid"`
+	StartedAt        time.Time `json:"started_at"`
+	Uptime           string    `json:"uptime"`
+	UptimeSeconds    float64   `json:"uptime_seconds"`
+	Listen           string    `json:"listen"`
+	AdminSocket      string    `json:"admin_socket"`
+	ConfigFile       string    `json:"config_file"`
+	ClientsConnected int       `json:"clients_connected"`
+	ClientsTotal     uint64    `json:"clients_total"`
+	MaxClients       int       `json:"max_clients"`
+	BytesIn          uint64    `json:"bytes_in"`
+	BytesOut         uint64    `json:"bytes_out"`
+}
+
+// Error is the body of every error answer.
+type Error struct {
+	Error string `json:"error"`
+}

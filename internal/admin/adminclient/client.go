@@ -1,0 +1,155 @@
+// Package adminclient talks to chatd's admin API over its Unix socket. It
+// is what chatctl uses, and it turns every failure into one line an
+// operator can act on: the daemon is not running, the caller lacks
+// permission, a client is not connected.
+package adminclient
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/chatd/chatd/internal/admin/adminapi"
+)
+
+// DefaultTimeout bounds one request, including a kick's wait for the
+// client to go.
+const DefaultTimeout = 15 * time.Second
+
+// maxAnswerBytes bounds what is read of an answer: a listing of many
+// thousand clients fits easily.
+const maxAnswerBytes = 256 << 20
+
+// Client is a connection to one chatd's admin socket.
+type Client struct {
+	socket string
+	http   *http.Client
+}
+
+// New returns a client for the admin socket at path. It does not connect
+// until the first request.
+func New(path string) *Client {
+	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return &Client{
+		socket: path,
+		http: &http.Client{
+			Timeout: DefaultTimeout,
+			Transport: &http.Transport{
+				DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+					return dialer.DialContext(ctx, "unix", path)
+				},
+				MaxIdleConns:    1,
+				IdleConnTimeout: 30 * time.Second,
+			},
+		},
+	}
+}
+
+// Socket is the path the client connects to.
+func (c *Client) Socket() string { return c.socket }
+
+// Clients lists the connected clients, sorted by ID.
+func (c *Client) Clients(ctx context.Context) ([]adminapi.Client, error) {
+	var list adminapi.ClientList
+	if err := c.do(ctx, http.MethodGet, adminapi.PathClients, &list); err != nil {
+		return nil, err
+	}
+	return list.Clients, nil
+}
+
+// Client returns one connected client; a *NotConnectedError if there is
+// none with that ID.
+func (c *Client) Client(ctx context.Context, id uint64) (adminapi.Client, error) {
+	var cl adminapi.Client
+	err := c.do(ctx, http.MethodGet, adminapi.ClientPath(id), &cl)
+	return cl, notConnected(err, id)
+}
+
+// Kick disconnects a client, which is told reason (may be empty); a
+// *NotConnectedError if there is no client with that ID.
+func (c *Client) Kick(ctx context.Context, id uint64, reason string) (adminapi.KickResult, error) {
+	path := adminapi.ClientPath(id)
+	if reason != "" {
+		path += "?" + url.Values{"reason": {reason}}.Encode()
+	}
+	var res adminapi.KickResult
+	err := c.do(ctx, http.MethodDelete, path, &res)
+	return res, notConnected(err, id)
+}
+
+// Status returns the daemon's status.
+func (c *Client) Status(ctx context.Context) (adminapi.Status, error) {
+	var st adminapi.Status
+	err := c.do(ctx, http.MethodGet, adminapi.PathStatus, &st)
+	return st, err
+}
+
+// do sends a request and decodes a 2xx answer's JSON into out.
+func (c *Client) do(ctx context.Context, method, path string, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://chatd"+path, nil)
+	if err != nil {
+		return fmt.Errorf("admin request %s %s: %w", method, path, err)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return c.transportError(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	if err != nil {
+		return c.transportError(err)
+	}
+	if resp.StatusCode/100 != 2 {
+		return apiError(resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("chatd at %s sent an answer chatctl cannot read (%v); are chatd and chatctl the same version?", c.socket, err)
+	}
+	return nil
+}
+
+// APIError is an error answer from chatd.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+// NotConnectedError says that no client with the ID is connected.
+type NotConnectedError struct{ ID uint64 }
+
+func (e *NotConnectedError) Error() string {
+	return fmt.Sprintf("client %d is not connected", e.ID)
+}
+
+// PermissionError says that the caller may not use the admin API.
+type PermissionError struct{ Message string }
+
+func (e *PermissionError) Error() string { return e.Message }
+
+func apiError(status int, body []byte) error {
+	var e adminapi.Error
+	if json.Unmarshal(body, &e) != nil || e.Error == "" {
+		e.Error = fmt.Sprintf("chatd answered %d %s", status, http.StatusText(status))
+	}
+	if status == http.StatusForbidden {
+		return &PermissionError{Message: e.Error}
+	}
+	return &APIError{Status: status, Message: e.Error}
+}
+
+// notConnected turns a 404 for a client's path into a *NotConnectedError.
+func notConnected(err error, id uint64) error {
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusNotFound {
+		return &NotConnectedError{ID: id}
+	}
+	return err
+}

@@ -1,0 +1,128 @@
+package admin
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os/user"
+	"strconv"
+
+	"github.com/chatd/chatd/internal/peercred"
+)
+
+// policy says who may use the admin API: root, the daemon's own user, and
+// the members of the admin group, if one is configured.
+type policy struct {
+	selfUID   uint32
+	group     string // "" when admin.group is not set
+	gid       uint32
+	denyUsage string // what the 403 tells the caller to do instead
+}
+
+func newPolicy(selfUID uint32, group string) (policy, error) {
+	p := policy{selfUID: selfUID, group: group}
+	if group != "" {
+		gid, err := lookupGroup(group)
+		if err != nil {
+			return policy{}, err
+		}
+		p.gid = gid
+		p.denyUsage = "permission denied: run as root or as a member of group " + group
+	} else {
+		p.denyUsage = "permission denied: run as root"
+		if selfUID != 0 {
+			p.denyUsage += " or as " + userName(selfUID) + " (the user chatd runs as)"
+		}
+	}
+	return p, nil
+}
+
+// lookupGroup resolves a group name (or a numeric gid) to its gid.
+func lookupGroup(name string) (uint32, error) {
+	g, err := user.LookupGroup(name)
+	if err != nil {
+		if _, numeric := strconv.ParseUint(name, 10, 32); numeric == nil {
+			g, err = user.LookupGroupId(name)
+		}
+	}
+	if err != nil {
+		return 0, fmt.Errorf("admin.group %q: no such group", name)
+	}
+	gid, err := strconv.ParseUint(g.Gid, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("admin.group %q: unusable gid %q", name, g.Gid)
+	}
+	return uint32(gid), nil
+}
+
+func userName(uid uint32) string {
+	if u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10)); err == nil {
+		return "user " + u.Username
+	}
+	return "uid " + strconv.FormatUint(uint64(uid), 10)
+}
+
+// allows reports whether the peer may use the API.
+func (p policy) allows(c *peercred.Cred) (bool, error) {
+	if c.UID == 0 || c.UID == p.selfUID {
+		return true, nil
+	}
+	if p.group == "" {
+		return false, nil
+	}
+	return c.InGroup(p.gid)
+}
+
+// credKey is the context key of a connection's peer credentials.
+type credKey struct{}
+
+type peer struct {
+	cred *peercred.Cred
+	err  error
+}
+
+// connContext records the peer credentials of each new connection, once,
+// for every request on it. The kernel took them at connect time, so they
+// cannot be changed by what the peer does later.
+func connContext(ctx context.Context, c net.Conn) context.Context {
+	cred, err := peercred.Get(c)
+	return withPeer(ctx, peer{cred: cred, err: err})
+}
+
+func withPeer(ctx context.Context, p peer) context.Context {
+	return context.WithValue(ctx, credKey{}, p)
+}
+
+func peerOf(ctx context.Context) peer {
+	p, ok := ctx.Value(credKey{}).(peer)
+	if !ok {
+		return peer{err: fmt.Errorf("no peer credentials on this connection")}
+	}
+	return p
+}
+
+// authorize answers 403 to every request from a peer the policy does not
+// allow, before the request reaches any handler.
+func authorize(p policy, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		who := peerOf(r.Context())
+		if who.err != nil {
+			log.Warn("admin request refused: cannot identify the caller", "err", who.err.Error())
+			writeError(w, http.StatusForbidden, "permission denied: chatd cannot identify the caller")
+			return
+		}
+		ok, err := p.allows(who.cred)
+		if err != nil {
+			log.Debug("admin group membership unknown", "uid", who.cred.UID, "pid", who.cred.PID, "err", err.Error())
+		}
+		if !ok {
+			log.Warn("admin request refused", "uid", who.cred.UID, "pid", who.cred.PID,
+				"method", r.Method, "path", r.URL.Path)
+			writeError(w, http.StatusForbidden, p.denyUsage)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,117 @@
+package admin
+
+import (
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// metricsHandler serves /metrics from a registry of its own (not the
+// global default, so that nothing else linked into chatd can add to it):
+// chatd's collector, plus the standard Go runtime and process metrics.
+func metricsHandler(s *Server) http.Handler {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		&collector{s: s},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{
+		ErrorHandling:       promhttp.ContinueOnError,
+		MaxRequestsInFlight: 4,
+	})
+}
+
+var (
+	descConnections = prometheus.NewDesc("chatd_connections_current",
+		"Chat clients connected now.", nil, nil)
+	descConnectionsTotal = prometheus.NewDesc("chatd_connections_total",
+		"Chat clients served since start.", nil, nil)
+	descRejected = prometheus.NewDesc("chatd_connections_rejected_total",
+		"Connections turned away because the server was full or out of file descriptors.", nil, nil)
+	descDisconnects = prometheus.NewDesc("chatd_disconnects_total",
+		"Chat connections ended, by reason.", []string{"reason"}, nil)
+	descAcceptErrors = prometheus.NewDesc("chatd_accept_errors_total",
+		"Failed accepts on the chat listener.", nil, nil)
+	descReceived = prometheus.NewDesc("chatd_received_bytes_total",
+		"Bytes received from chat clients (bytes_in).", nil, nil)
+	descSent = prometheus.NewDesc("chatd_sent_bytes_total",
+		"Bytes sent to chat clients (bytes_out).", nil, nil)
+	descMaxClients = prometheus.NewDesc("chatd_max_clients",
+		"The configured limit on concurrent chat clients.", nil, nil)
+	descStartTime = prometheus.NewDesc("chatd_start_time_seconds",
+		"When chatd started, in seconds since the Unix epoch.", nil, nil)
+	descBuildInfo = prometheus.NewDesc("chatd_build_info",
+		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
+)
+
+// collector reads chatd's counters when Prometheus scrapes, and only
+// then: the chat server's hot path keeps its own plain atomics and pays
+// nothing for metrics.
+type collector struct{ s *Server }
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected,
+		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descBuildInfo} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	s := c.s
+	counters := s.opts.Counters()
+	info := s.opts.Info()
+	in, out := s.byteTotals(counters)
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+	gauge(descConnections, float64(s.opts.Clients.Len()))
+	counter(descConnectionsTotal, s.opts.Clients.Total())
+	counter(descRejected, counters.Rejected)
+	for reason, n := range counters.Disconnects {
+		counter(descDisconnects, n, reason)
+	}
+	counter(descAcceptErrors, counters.AcceptErrors)
+	counter(descReceived, in)
+	counter(descSent, out)
+	gauge(descMaxClients, float64(info.MaxClients))
+	gauge(descStartTime, float64(info.StartedAt.UnixNano())/1e9)
+	gauge(descBuildInfo, 1, info.Version)
+}
+
+// monotonicBytes turns "bytes of closed connections + bytes of live ones"
+// into counters that never go down. A connection that ends leaves the
+// registry a moment before its bytes are added to the closed total; a
+// reading in between would dip, and Prometheus would take the dip for a
+// counter reset. Holding the highest total seen hides the dip and costs
+// nothing on the hot path.
+type monotonicBytes struct {
+	mu      sync.Mutex
+	in, out uint64
+}
+
+func (m *monotonicBytes) observe(in, out uint64) (uint64, uint64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.in, m.out = max(m.in, in), max(m.out, out)
+	return m.in, m.out
+}
+
+// byteTotals returns the bytes received and sent since start: those of
+// closed connections (from counters, which the caller read just now) plus
+// those of live ones. The closed totals are read first, so that a connection ending meanwhile is missed (a dip that
+// monotonicBytes hides) rather than counted twice.
+func (s *Server) byteTotals(counters Counters) (in, out uint64) {
+	in, out = counters.ClosedBytesIn, counters.ClosedBytesOut
+	for _, c := range s.opts.Clients.Snapshot() {
+		in += c.BytesIn
+		out += c.BytesOut
+	}
+	return s.bytes.observe(in, out)
+}

@@ -1,0 +1,177 @@
+// Package admin is chatd's admin API: HTTP/1.1 and JSON on a Unix domain
+// socket, separate from the chat port, in the manner of Docker's socket and
+// tailscale's LocalAPI. It lists connected clients, kicks them, reports the
+// daemon's status and serves Prometheus metrics. Every request is
+// authorized by the caller's peer credentials: root, the daemon's own user
+// and the members of admin.group may use it; everyone else gets 403.
+package admin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/chatd/chatd/internal/registry"
+)
+
+// Limits that keep a slow or hostile admin client from tying the server up.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	// writeTimeout leaves room for a kick's wait for the client to go.
+	writeTimeout   = kickWait + 10*time.Second
+	idleTimeout    = 60 * time.Second
+	maxHeaderBytes = 8 << 10
+	// maxBodyBytes: no endpoint takes a body; a little slack for clients
+	// that send an empty JSON object anyway.
+	maxBodyBytes = 1 << 10
+)
+
+// Clients is the client registry as the API sees it; *registry.Registry
+// implements it.
+type Clients interface {
+	Snapshot() []registry.Info
+	Get(id uint64) (registry.Info, bool)
+	Kick(id uint64, reason string) error
+	Len() int
+	Total() uint64
+}
+
+// Counters are the chat server's cumulative counters at one moment.
+type Counters struct {
+	AcceptErrors   uint64
+	Rejected       uint64
+	ClosedBytesIn  uint64 // bytes of connections that have ended
+	ClosedBytesOut uint64
+	Disconnects    map[string]uint64 // by reason, every reason present
+}
+
+// Info describes the running daemon for the status endpoint and metrics.
+type Info struct {
+	Version    string
+	PID        int
+	StartedAt  time.Time
+	Listen     string
+	ConfigFile string
+	MaxClients int
+}
+
+// Options configure the admin server.
+type Options struct {
+	Socket string      // path of the Unix socket
+	Mode   os.FileMode // permissions of the socket file
+	Group  string      // group of the socket and of its users; "" for none
+
+	Clients  Clients
+	Counters func() Counters // read at request and scrape time
+	Info     func() Info
+
+	Log *slog.Logger
+}
+
+// Server is a running admin API.
+type Server struct {
+	opts   Options
+	log    *slog.Logger
+	policy policy
+	bytes  monotonicBytes
+
+	metrics http.Handler
+	http    *http.Server
+	socket  *socketFile
+	served  chan error
+}
+
+// Start sets up the socket (see listenSocket for what it checks and
+// refuses) and serves the API in the background until Shutdown.
+func Start(opts Options) (*Server, error) {
+	s, err := newServer(opts)
+	if err != nil {
+		return nil, err
+	}
+	gid := -1
+	if opts.Group != "" {
+		gid = int(s.policy.gid)
+	}
+	ln, own, removedStale, err := listenSocket(opts.Socket, opts.Mode, gid)
+	if err != nil {
+		return nil, err
+	}
+	if removedStale {
+		s.log.Info("removed stale admin socket left by an earlier chatd", "socket", opts.Socket)
+	}
+	s.socket = own
+	s.http = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnContext:       connContext,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+	}
+	s.served = make(chan error, 1)
+	go func() { s.served <- s.http.Serve(newLimitListener(ln, maxConns)) }()
+	s.log.Info("admin API listening", "socket", opts.Socket, "mode", fmt.Sprintf("%04o", opts.Mode),
+		"group", opts.Group)
+	return s, nil
+}
+
+// newServer checks the options and builds a server that does not listen
+// yet.
+func newServer(opts Options) (*Server, error) {
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
+	}
+	p, err := newPolicy(uint32(os.Geteuid()), opts.Group)
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{opts: opts, log: opts.Log, policy: p}
+	s.metrics = metricsHandler(s)
+	return s, nil
+}
+
+// Handler is the whole API with its protections, in the order a request
+// meets them: the caller's credentials, the body limit, then the routes,
+// with net/http's own errors turned into JSON.
+func (s *Server) Handler() http.Handler {
+	return authorize(s.policy, s.log, limitBody(jsonErrors(s.routes())))
+}
+
+// limitBody refuses request bodies larger than maxBodyBytes: 413 at once
+// when the length is declared, and a read error past the limit otherwise
+// (net/http then closes the connection instead of draining it).
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > maxBodyBytes {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body too large (%d bytes; the admin API takes at most %d)", r.ContentLength, maxBodyBytes))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// Shutdown stops accepting, waits for requests in progress until ctx ends,
+// and removes the socket if it is still ours.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.http.Shutdown(ctx)
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		s.http.Close()
+	}
+	if serr := <-s.served; serr != nil && !errors.Is(serr, http.ErrServerClosed) {
+		s.log.Warn("admin API stopped with an error", "err", serr.Error())
+	}
+	if rerr := s.socket.remove(); rerr != nil {
+		return errors.Join(err, rerr)
+	}
+	return err
+}

@@ -1,0 +1,195 @@
+package admin
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/internal/peercred"
+)
+
+// probeTimeout bounds the dial that tells a live socket from a stale one.
+const probeTimeout = time.Second
+
+// InUseError is returned when another process is serving the admin socket:
+// chatd refuses to start rather than take the socket over.
+type InUseError struct {
+	Path string
+	PID  int // the process listening on it; 0 if unknown
+}
+
+func (e *InUseError) Error() string {
+	if e.PID > 0 {
+		return fmt.Sprintf("another chatd (pid %d) is already serving the admin socket %s", e.PID, e.Path)
+	}
+	return fmt.Sprintf("another process is already serving the admin socket %s", e.Path)
+}
+
+// socketFile is the admin socket this process created, identified by its
+// inode so that it is removed at exit only if it is still ours.
+type socketFile struct {
+	path     string
+	dev, ino uint64
+}
+
+// listenSocket prepares the socket's directory, clears a stale socket, and
+// listens at path with the given mode and group (gid < 0: leave the
+// group alone). removedStale reports whether a stale socket was removed.
+func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener, own *socketFile, removedStale bool, err error) {
+	if err := prepareDir(filepath.Dir(path), gid); err != nil {
+		return nil, nil, false, err
+	}
+	removedStale, err = clearStale(path)
+	if err != nil {
+		return nil, nil, false, err
+	}
+	// The socket is created with the process umask and then chmod'ed:
+	// until then it is, if anything, less open than it will be, and every
+	// request is authorized by its peer credentials in any case.
+	ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		return nil, nil, removedStale, fmt.Errorf("listen on admin socket %s: %w", path, unwrapOp(err))
+	}
+	// Removal is ours to do, by inode: net's unlink-on-close goes by path
+	// and could remove a socket another chatd has since put there.
+	ln.SetUnlinkOnClose(false)
+	fail := func(err error) (*net.UnixListener, *socketFile, bool, error) {
+		ln.Close()
+		os.Remove(path)
+		return nil, nil, removedStale, err
+	}
+	if err := os.Chmod(path, mode); err != nil {
+		return fail(fmt.Errorf("set admin socket mode %04o: %w", mode, unwrapPath(err)))
+	}
+	if gid >= 0 {
+		if err := os.Lchown(path, -1, gid); err != nil {
+			return fail(fmt.Errorf("set admin socket %s group to gid %d: %w", path, gid, unwrapPath(err)))
+		}
+	}
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return fail(fmt.Errorf("admin socket %s: %w", path, unwrapPath(err)))
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	return ln, &socketFile{path: path, dev: uint64(st.Dev), ino: uint64(st.Ino)}, removedStale, nil
+}
+
+// prepareDir creates the socket's directory 0750 (group gid, if set) when
+// it is missing, and refuses one that others could use to swap the socket
+// for their own: owned by another user, or writable by everyone without
+// the sticky bit.
+func prepareDir(dir string, gid int) error {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return fmt.Errorf("create admin socket directory: %w", err)
+		}
+		// MkdirAll's mode passed through the umask; say exactly what we mean.
+		if err := os.Chmod(dir, 0o750); err != nil {
+			return fmt.Errorf("create admin socket directory: %w", err)
+		}
+		if gid >= 0 {
+			if err := os.Chown(dir, -1, gid); err != nil {
+				return fmt.Errorf("set admin socket directory %s group to gid %d: %w", dir, gid, unwrapPath(err))
+			}
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("admin socket directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return fmt.Errorf("admin socket directory %s is not a directory", dir)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if owner := st.Uid; owner != 0 && int(owner) != os.Geteuid() {
+		return fmt.Errorf("admin socket directory %s is owned by uid %d, not by root or chatd's user; refusing to use it", dir, owner)
+	}
+	if perm := fi.Mode(); perm&0o002 != 0 && perm&fs.ModeSticky == 0 {
+		return fmt.Errorf("admin socket directory %s is writable by everyone (mode %04o) without the sticky bit; refusing to use it", dir, perm.Perm())
+	}
+	return nil
+}
+
+// clearStale looks at what is at path: nothing is fine; a socket nobody
+// listens on is a leftover of a chatd that died, and is removed; a socket
+// somebody answers on is an *InUseError; anything else is refused.
+func clearStale(path string) (removed bool, err error) {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("admin socket: %w", err)
+	}
+	switch {
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return false, fmt.Errorf("admin socket path %s is a symbolic link; refusing to use it", path)
+	case fi.Mode()&fs.ModeSocket == 0:
+		return false, fmt.Errorf("admin socket path %s exists and is not a socket; refusing to replace it", path)
+	}
+	c, err := net.DialTimeout("unix", path, probeTimeout)
+	if err == nil {
+		pid := 0
+		if cred, err := peercred.Get(c); err == nil {
+			pid = cred.PID
+		}
+		c.Close()
+		return false, &InUseError{Path: path, PID: pid}
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		return false, fmt.Errorf("admin socket %s exists and cannot be checked: %w", path, unwrapOp(err))
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return false, fmt.Errorf("remove stale admin socket: %w", err)
+	}
+	return true, nil
+}
+
+// remove deletes the socket if the file at its path is still the one this
+// process created.
+func (f *socketFile) remove() error {
+	fi, err := os.Lstat(f.path)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("admin socket: %w", err)
+	}
+	st := fi.Sys().(*syscall.Stat_t)
+	if uint64(st.Dev) != f.dev || uint64(st.Ino) != f.ino {
+		return nil // replaced by someone else: theirs now
+	}
+	if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove admin socket: %w", err)
+	}
+	return nil
+}
+
+// unwrapOp drops net.OpError's "dial unix …:" prefix, which the caller's
+// message already says.
+func unwrapOp(err error) error {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Err != nil {
+		return unwrapPath(op.Err)
+	}
+	return err
+}
+
+// unwrapPath drops fs.PathError's "chmod /path:" prefix for the same reason.
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	var se *os.SyscallError
+	if errors.As(err, &se) {
+		return se.Err
+	}
+	return err
+}
