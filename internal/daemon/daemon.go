@@ -40,15 +40,20 @@ func New(cfg *config.Config, log *logging.Logger) *Daemon {
 	return &Daemon{
 		log: log,
 		reg: reg,
-		srv: server.New(reg, log.Logger, settingsOf(cfg)),
+		srv: newServer(reg, log, cfg),
 		cfg: cfg,
 	}
+}
+
+func newServer(reg *registry.Registry, log *logging.Logger, cfg *config.Config) *server.Server {
+	warnIfMaxClientsLowered(log.Logger, cfg.MaxClients)
+	return server.New(reg, log.Logger, settingsOf(cfg))
 }
 
 // settingsOf picks the server's live tunables out of a config.
 func settingsOf(cfg *config.Config) server.Settings {
 	return server.Settings{
-		MaxClients:   cfg.MaxClients,
+		MaxClients:   fitMaxClients(cfg.MaxClients),
 		WriteTimeout: cfg.WriteTimeout,
 		IdleTimeout:  cfg.IdleTimeout,
 		Greeting:     cfg.Greeting,
@@ -82,7 +87,7 @@ func (d *Daemon) Start() error {
 		return err
 	}
 	go func() { d.served <- d.srv.Serve(ln) }()
-	d.log.Info("chatd started", "listen", ln.Addr().String(), "max_clients", d.cfg.MaxClients,
+	d.log.Info("chatd started", "listen", ln.Addr().String(), "max_clients", d.srv.Settings().MaxClients,
 		"pid", os.Getpid(), "config", configName(d.cfg.File))
 	return nil
 }
