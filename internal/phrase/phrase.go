@@ -33,9 +33,10 @@ func (s *Scanner) Held() int { return s.held }
 
 // Feed takes the next chunk of the stream. The bytes now known to come before
 // any phrase are released in two parts, in stream order: earlier held bytes
-// (a read-only prefix of the phrase) and a prefix of chunk. found reports that
-// the phrase is complete; the caller must then answer the released bytes and
-// nothing after them.
+// (a prefix of the phrase, capped at its length so that appending to it
+// copies instead of overwriting the Scanner's phrase) and a prefix of chunk.
+// found reports that the phrase is complete; the caller must then answer the
+// released bytes and nothing after them.
 func (s *Scanner) Feed(chunk []byte) (earlier, now []byte, found bool) {
 	p := s.phrase
 	if s.held > 0 {
@@ -44,11 +45,11 @@ func (s *Scanner) Feed(chunk []byte) (earlier, now []byte, found bool) {
 		s.scratch = append(append(s.scratch[:0], p[:s.held]...), chunk[:min(len(chunk), len(p)-1)]...)
 		if i := bytes.Index(s.scratch, p); i >= 0 && i < s.held {
 			s.held = 0
-			return p[:i], nil, true
+			return p[:i:i], nil, true
 		}
 	}
 	if i := bytes.Index(chunk, p); i >= 0 {
-		earlier = p[:s.held]
+		earlier = p[:s.held:s.held]
 		s.held = 0
 		return earlier, chunk[:i], true
 	}
@@ -56,21 +57,23 @@ func (s *Scanner) Feed(chunk []byte) (earlier, now []byte, found bool) {
 	// prefix of the phrase.
 	k := s.suffixPrefix(chunk)
 	if k <= len(chunk) {
-		earlier = p[:s.held]
+		earlier = p[:s.held:s.held]
 		s.held = k
 		return earlier, chunk[:len(chunk)-k], false
 	}
 	// The new held suffix reaches back into the old held bytes.
 	keepOld := k - len(chunk)
-	earlier = p[:s.held-keepOld]
+	n := s.held - keepOld
+	earlier = p[:n:n]
 	s.held = k
 	return earlier, nil, false
 }
 
 // Flush releases the held bytes at the end of the stream: they were not the
-// phrase.
+// phrase. Like earlier from Feed, the result is capped at its length, so
+// appending to it never writes into the Scanner.
 func (s *Scanner) Flush() []byte {
-	b := s.phrase[:s.held]
+	b := s.phrase[:s.held:s.held]
 	s.held = 0
 	return b
 }
