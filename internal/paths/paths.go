@@ -12,12 +12,16 @@ import (
 // SystemConfigFile is the config file of an installed service.
 const SystemConfigFile = "/etc/chatd/chatd.yaml"
 
-// AdminSocket returns the default admin socket path: /run/chatd/admin.sock
+// SystemAdminSocket is the admin socket of a chatd running as root (the
+// installed service).
+const SystemAdminSocket = "/run/chatd/admin.sock"
+
+// AdminSocket returns the default admin socket path: SystemAdminSocket
 // for root, otherwise $XDG_RUNTIME_DIR/chatd/admin.sock, falling back to a
 // per-user directory under the temp dir.
 func AdminSocket() string {
 	if os.Geteuid() == 0 {
-		return "/run/chatd/admin.sock"
+		return SystemAdminSocket
 	}
 	return filepath.Join(userRuntimeDir(), "admin.sock")
 }

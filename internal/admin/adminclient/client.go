@@ -28,6 +28,10 @@ const maxAnswerBytes = 256 << 20
 
 // Client is a connection to one chatd's admin socket.
 type Client struct {
+	// Group is chatd's admin.group, when the caller knows it, for the
+	// message that says who may use the socket.
+	Group string
+
 	socket string
 	http   *http.Client
 }

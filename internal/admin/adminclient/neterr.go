@@ -42,10 +42,13 @@ func isTimeout(err error) bool {
 }
 
 // socketGroup names the group whose members may use the socket: the
-// socket's own group (chatd sets it to admin.group), else its directory's.
-// It says "chatd", the service's group, when neither can be read or the
-// group is root's.
+// configured one if known, else the socket's own group (chatd sets it to
+// admin.group), else its directory's. It says "chatd", the service's
+// group, when none of those can be read or the group is root's.
 func (c *Client) socketGroup() string {
+	if c.Group != "" {
+		return c.Group
+	}
 	for _, p := range []string{c.socket, filepath.Dir(c.socket)} {
 		fi, err := os.Stat(p)
 		if err != nil {

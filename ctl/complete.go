@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chatd/chatd/internal/admin/adminapi"
+)
+
+// completionTimeout keeps a shell's tab from hanging on a stuck daemon.
+const completionTimeout = 2 * time.Second
+
+// completeClientIDs offers the IDs of the clients connected now, each
+// with its address and age, leaving out those already on the line.
+func (a *app) completeClientIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
+	c, err := a.client()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+	}
+	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
+	defer cancel()
+	clients, err := c.Clients(ctx)
+	if err != nil {
+		cobra.CompDebugln("chatctl: "+err.Error(), true)
+		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+	}
+	now := time.Now()
+	var out []cobra.Completion
+	for _, cl := range clients {
+		id := adminapi.FormatID(cl.ID)
+		if slices.Contains(args, id) || !strings.HasPrefix(id, toComplete) {
+			continue
+		}
+		out = append(out, cobra.CompletionWithDesc(id, cl.RemoteAddr+", connected "+humanDuration(now.Sub(cl.ConnectedAt))))
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}

@@ -1,0 +1,24 @@
+// Command chatctl is the command-line front end of chatd's admin API: it
+// lists connected clients, kicks them and shows the daemon's status, over
+// chatd's admin Unix socket. See `chatctl --help`.
+//
+// Exit status: 0 success; 1 chatd could not be reached, refused the
+// request or failed; 2 a usage or configuration mistake; 3 `kick` found
+// at least one of the given clients not connected.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	err := newRootCmd().Execute()
+	if err == nil {
+		return
+	}
+	if _, quiet := err.(*silentExit); !quiet {
+		fmt.Fprintln(os.Stderr, "chatctl:", err)
+	}
+	os.Exit(exitCode(err))
+}

@@ -1,0 +1,60 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/chatd/chatd/internal/admin/adminclient"
+	"github.com/chatd/chatd/internal/version"
+)
+
+// app holds what every subcommand shares: where the socket is.
+type app struct {
+	socketFlag string
+	configFlag string
+}
+
+func newRootCmd() *cobra.Command {
+	a := &app{}
+	root := &cobra.Command{
+		Use:   "chatctl",
+		Short: "chatctl controls a running chatd: list and kick clients, show status",
+		Long: `chatctl talks to a running chatd over its admin Unix socket. It lists the
+connected clients, kicks clients and shows the daemon's status.
+
+The socket is, in order: --socket, $CHATD_ADMIN_SOCKET, admin.socket in
+chatd's config file, else chatd's default (/run/chatd/admin.sock for root,
+$XDG_RUNTIME_DIR/chatd/admin.sock otherwise). Root, the user chatd runs as
+and the members of admin.group may use it.
+
+Exit status: 0 success; 1 chatd could not be reached, refused or failed;
+2 usage or configuration mistake; 3 kick found a client not connected.`,
+		Version:       version.String(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usagef(err.Error()) })
+	pf := root.PersistentFlags()
+	pf.StringVar(&a.socketFlag, "socket", "", "chatd's admin socket (default: see above)")
+	pf.StringVar(&a.configFlag, "config", "", "chatd's config file, read for admin.socket (default: the files chatd reads)")
+	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a))
+	return root
+}
+
+// client connects to the socket the flags, environment and config name.
+func (a *app) client() (*adminclient.Client, error) {
+	sock, group, err := a.resolveSocket()
+	if err != nil {
+		return nil, err
+	}
+	c := adminclient.New(sock)
+	c.Group = group
+	return c, nil
+}
+
+// noArgs is cobra.NoArgs as a usage error.
+func noArgs(cmd *cobra.Command, args []string) error {
+	if err := cobra.NoArgs(cmd, args); err != nil {
+		return usagef(err.Error())
+	}
+	return nil
+}
