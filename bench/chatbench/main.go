@@ -22,11 +22,12 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/bench/internal/load"
+	"github.com/chatd/chatd/bench/internal/procs"
 	"golang.org/x/term"
 )
 
 // childEnv marks a process started by -procs; its value is the child's index.
-const childEnv = "CHATBENCH_CHILD"
+const childEnv = procs.ChildEnv
 
 // fdReserve is how many descriptors a process keeps for other uses than
 // connections (stdio, epoll, pipes, /proc reads).

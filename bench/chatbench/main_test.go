@@ -4,15 +4,18 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"os"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/bench/internal/baseline"
 	"github.com/chatd/chatd/bench/internal/load"
+	"github.com/chatd/chatd/bench/internal/procs"
 )
 
 // TestMain lets -procs re-execute the test binary as a chatbench child.
@@ -203,5 +206,38 @@ func TestTooManyConnsForOneProcess(t *testing.T) {
 	code, _, errs := runCLI(t, "-addr", "127.0.0.1:1", "-mode", "hold", "-c", "1000000", "-procs", "1")
 	if code != 2 || !strings.Contains(errs, "-procs") {
 		t.Errorf("code %d, stderr %q", code, errs)
+	}
+}
+
+// TestProcsAllReadyHook checks the hook bench/compare uses: it runs while
+// every child holds its connections, and its error ends the run.
+func TestProcsAllReadyHook(t *testing.T) {
+	addr := startBaseline(t)
+	spec := procs.Spec{Exe: os.Args[0], Mode: load.ModeHold, Procs: 2, Stderr: io.Discard,
+		Config: load.Config{Addr: addr, Conns: 20, Duration: 50 * time.Millisecond, DialConcurrency: 8,
+			DialTimeout: 5 * time.Second, IOTimeout: 5 * time.Second, SpreadSource: true}}
+	calls := 0
+	spec.AllReady = func(ctx context.Context) error {
+		calls++
+		// The held connections are all up: a ping-pong beside them works.
+		r, err := load.PingPong(ctx, load.Config{Addr: addr, Conns: 2, Duration: 50 * time.Millisecond})
+		if err != nil || !r.OK {
+			t.Errorf("ping-pong beside the hold: %+v, %v", r, err)
+		}
+		return nil
+	}
+	r, err := procs.Run(t.Context(), spec)
+	if err != nil || calls != 1 || !r.OK || r.Answering != 20 || r.AnsweringEnd != 20 || r.Procs != 2 {
+		t.Fatalf("calls %d, err %v, result %+v", calls, err, r)
+	}
+
+	boom := errors.New("boom")
+	spec.AllReady = func(context.Context) error { return boom }
+	start := time.Now()
+	if _, err := procs.Run(t.Context(), spec); !errors.Is(err, boom) {
+		t.Fatalf("err %v, want the hook's", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("a failed hook took %v to end the run", d)
 	}
 }
