@@ -609,3 +609,22 @@ func TestUpperASCIIInPlaceRandom(t *testing.T) {
 		}
 	}
 }
+
+func TestIsASCII(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"", true},
+		{"hello\r\n\x00\x7f", true},
+		{"0123456789abcdef0123456789abcdef", true},
+		{"0123456789abcdef0123456789abcde\x80", false},
+		{"\xff", false},
+		{"é", false},
+		{"abcdefgh\xc3\xa9", false},
+	} {
+		if got := IsASCII([]byte(tc.in)); got != tc.want {
+			t.Errorf("IsASCII(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
