@@ -28,6 +28,11 @@ type Options struct {
 	// NoWait skips waiting for the "chatd started" line (for tests of
 	// start-up failures).
 	NoWait bool
+	// Binary is the build to run: "chatd" (default), "chatd-release" or
+	// "chatd-faultinject".
+	Binary string
+	// Wrapper runs chatd under another command, e.g. prlimit.
+	Wrapper []string
 }
 
 // Chatd is a chatd child process.
@@ -64,7 +69,12 @@ func StartChatd(t testing.TB, o Options) *Chatd {
 		t.Fatal(err)
 	}
 	args := append([]string{"run", "--config", c.Config}, o.Args...)
-	c.Cmd = exec.Command(Path(t, "chatd"), args...)
+	bin := o.Binary
+	if bin == "" {
+		bin = "chatd"
+	}
+	argv := append(append(append([]string{}, o.Wrapper...), Path(t, bin)), args...)
+	c.Cmd = exec.Command(argv[0], argv[1:]...)
 	c.Cmd.Env = append(cleanEnv(), o.Env...)
 	c.Cmd.Stdout = c.logs
 	c.Cmd.Stderr = c.logs

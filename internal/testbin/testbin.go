@@ -14,9 +14,21 @@ import (
 
 var binDir string
 
-// commands maps a binary name to its main package, relative to the module
-// root.
-var commands = map[string]string{"chatd": "./daemon", "chatctl": "./ctl", "chat": "./client"}
+// builds are the binaries tests can run. Packages are relative to the
+// module root. Under `go test -race` the binaries are race-enabled too, so
+// end-to-end runs check the daemon for races; memory and load tests use
+// chatd-release, the build users run, whose figures the race detector
+// would distort.
+var builds = []struct {
+	name, pkg, tags string
+	release         bool
+}{
+	{name: "chatd", pkg: "./daemon"},
+	{name: "chatd-release", pkg: "./daemon", release: true},
+	{name: "chatd-faultinject", pkg: "./daemon", tags: "faultinject"},
+	{name: "chatctl", pkg: "./ctl"},
+	{name: "chat", pkg: "./client"},
+}
 
 // Main builds the binaries, runs the tests and removes the binaries. Use it
 // from TestMain: os.Exit(testbin.Main(m)).
@@ -28,18 +40,21 @@ func Main(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	root := moduleRoot()
-	for name, pkg := range commands {
-		if _, err := os.Stat(filepath.Join(root, pkg, "main.go")); err != nil {
+	for _, b := range builds {
+		if _, err := os.Stat(filepath.Join(root, b.pkg, "main.go")); err != nil {
 			continue // not written yet
 		}
-		args := []string{"build", "-o", filepath.Join(dir, name)}
-		if raceEnabled {
+		args := []string{"build", "-o", filepath.Join(dir, b.name)}
+		if raceEnabled && !b.release {
 			args = append(args, "-race")
 		}
-		cmd := exec.Command("go", append(args, pkg)...)
+		if b.tags != "" {
+			args = append(args, "-tags", b.tags)
+		}
+		cmd := exec.Command("go", append(args, b.pkg)...)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "testbin: go build %s: %v\n%s", pkg, err, out)
+			fmt.Fprintf(os.Stderr, "testbin: go build %s: %v\n%s", b.pkg, err, out)
 			return 1
 		}
 	}

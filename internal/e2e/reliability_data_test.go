@@ -1,0 +1,264 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/testbin"
+)
+
+// sendInRandomChunks writes p in chunks of 1 byte to maxChunk bytes, each
+// its own write so the server sees arbitrary split points.
+func sendInRandomChunks(c *net.TCPConn, r *rand.Rand, p []byte, maxChunk int) error {
+	for len(p) > 0 {
+		n := min(len(p), 1+r.IntN(maxChunk))
+		if r.IntN(8) == 0 {
+			n = min(len(p), 1+r.IntN(4)) // tiny writes split UTF-8 characters
+		}
+		if _, err := c.Write(p[:n]); err != nil {
+			return err
+		}
+		p = p[n:]
+	}
+	return nil
+}
+
+// readToFIN reads until the server's FIN; a reset is an error.
+func readToFIN(c *net.TCPConn) ([]byte, error) {
+	var out bytes.Buffer
+	_, err := io.Copy(&out, c)
+	if errors.Is(err, syscall.ECONNRESET) {
+		return out.Bytes(), fmt.Errorf("connection reset instead of FIN after %d bytes", out.Len())
+	}
+	return out.Bytes(), err
+}
+
+// runClients runs n clients at once, each with its own seeded generator,
+// and reports every failure.
+func runClients(t *testing.T, n int, client func(i int, r *rand.Rand) error) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := client(i, rand.New(rand.NewPCG(uint64(i), 2026))); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	failed := 0
+	for err := range errs {
+		if failed++; failed <= 20 {
+			t.Error(err)
+		}
+	}
+	if failed > 20 {
+		t.Errorf("… and %d more failing clients", failed-20)
+	}
+}
+
+// Suite 1a: 1,000 concurrent clients each send at least 1 MiB of mixed
+// ASCII, UTF-8 and binary in random chunks while reading; every answer must
+// equal the oracle byte for byte. Payloads are generated and checked as a
+// stream, so the test holds only what is in flight, not 2 GiB.
+func TestNoDataLossThousandClientsMiBEach(t *testing.T) {
+	if testing.Short() {
+		t.Skip("long: 1 GiB through chatd")
+	}
+	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
+	const clients = 1000
+	const perClient = 1 << 20
+	conns := dialAll(t, d.Addr, clients)
+	var verified atomic.Int64
+	runClients(t, clients, func(i int, r *rand.Rand) error {
+		c := conns[i]
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Minute))
+		exp := &expected{}
+		werr := make(chan error, 1)
+		go func() {
+			werr <- streamPayload(c, r, perClient, exp)
+		}()
+		n, err := verifyStream(c, exp)
+		verified.Add(n)
+		if err != nil {
+			return err
+		}
+		return <-werr
+	})
+	t.Logf("%d clients, %d bytes of answers verified byte for byte", clients, verified.Load())
+	if verified.Load() < clients*perClient {
+		t.Fatalf("verified %d bytes, want at least %d", verified.Load(), clients*perClient)
+	}
+}
+
+// dialAll connects n clients before any of them sends, so that the test
+// measures serving, not a connect storm under load.
+func dialAll(t *testing.T, addr string, n int) []*net.TCPConn {
+	t.Helper()
+	conns := make([]*net.TCPConn, n)
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	sem := make(chan struct{}, 200)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			nc, err := net.DialTimeout("tcp", addr, 30*time.Second)
+			if err != nil {
+				failed.Add(1)
+				return
+			}
+			conns[i] = nc.(*net.TCPConn)
+		}()
+	}
+	wg.Wait()
+	if failed.Load() > 0 {
+		for _, c := range conns {
+			if c != nil {
+				c.Close()
+			}
+		}
+		t.Fatalf("%d of %d clients could not connect", failed.Load(), n)
+	}
+	return conns
+}
+
+// expected is the answer a client is owed so far, produced by the writer
+// before it sends the bytes it answers, consumed by the reader.
+type expected struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (e *expected) add(b []byte) {
+	e.mu.Lock()
+	e.buf.Write(b)
+	e.mu.Unlock()
+}
+
+// take compares got with the next len(got) expected bytes.
+func (e *expected) take(got []byte) (ok bool, owed int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.buf.Len() < len(got) {
+		return false, e.buf.Len()
+	}
+	return bytes.Equal(e.buf.Next(len(got)), got), 0
+}
+
+func (e *expected) left() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.buf.Len()
+}
+
+// streamPayload sends at least n bytes built from oracle pieces in random
+// chunks (1 byte to 64 KiB), recording each piece's answer first, then
+// half-closes.
+func streamPayload(c *net.TCPConn, r *rand.Rand, n int, exp *expected) error {
+	sent := 0
+	for sent < n {
+		in, want := payloadWithOracle(r, 1+r.IntN(64<<10))
+		exp.add(want)
+		if err := sendInRandomChunks(c, r, in, 64<<10); err != nil {
+			return fmt.Errorf("write: %w", err)
+		}
+		sent += len(in)
+	}
+	return c.CloseWrite()
+}
+
+// verifyStream reads to the server's FIN, checking every byte, and returns
+// how many it verified.
+func verifyStream(c *net.TCPConn, exp *expected) (int64, error) {
+	buf := make([]byte, 32<<10)
+	var total int64
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if ok, owed := exp.take(buf[:n]); !ok {
+				return total, fmt.Errorf("answer differs from the oracle within bytes %d..%d (owed %d)", total, total+int64(n), owed)
+			}
+			total += int64(n)
+		}
+		if errors.Is(err, io.EOF) {
+			if left := exp.left(); left != 0 {
+				return total, fmt.Errorf("connection closed with %d answer bytes still owed", left)
+			}
+			return total, nil
+		}
+		if err != nil {
+			return total, fmt.Errorf("read after %d bytes: %w", total, err)
+		}
+	}
+}
+
+// Suite 1b: the close phrase at a random offset, split at every position
+// across writes: the answer is exactly the uppercase of what precedes it,
+// and the connection ends with FIN.
+func TestNoDataLossClosePhraseSplitEverywhere(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
+	const phrase = "CLOSE SOCKET"
+	runClients(t, 1000, func(i int, r *rand.Rand) error {
+		before, want := payloadWithOracle(r, r.IntN(128<<10))
+		after, _ := payloadWithOracle(r, r.IntN(4<<10))
+		split := i % (len(phrase) + 1) // 0..12: every split point, including none
+		nc, err := net.DialTimeout("tcp", d.Addr, 30*time.Second)
+		if err != nil {
+			return err
+		}
+		c := nc.(*net.TCPConn)
+		defer c.Close()
+		c.SetNoDelay(true)
+		c.SetDeadline(time.Now().Add(2 * time.Minute))
+		werr := make(chan error, 1)
+		go func() {
+			err := sendInRandomChunks(c, r, before, 64<<10)
+			if err == nil && split > 0 {
+				_, err = c.Write([]byte(phrase[:split]))
+			}
+			if err == nil {
+				// What follows the phrase may be refused once the
+				// server has closed: that is not a failure.
+				c.Write(append([]byte(phrase[split:]), after...))
+			}
+			werr <- err
+		}()
+		got, err := readToFIN(c)
+		if err != nil {
+			return err
+		}
+		if err := <-werr; err != nil {
+			return fmt.Errorf("write before the phrase: %w", err)
+		}
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("split %d: answer (%d bytes) differs from the uppercase of the %d bytes before the phrase at byte %d",
+				split, len(got), len(before), firstDiff(got, want))
+		}
+		return nil
+	})
+	testbin.Poll(30*time.Second, func() bool { return countLog(d, `"reason":"close-phrase"`) == 1000 })
+	if n := countLog(d, `"reason":"close-phrase"`); n != 1000 {
+		t.Fatalf("%d close-phrase disconnects logged, want 1000", n)
+	}
+}
+
+func countLog(d *testbin.Chatd, substr string) int {
+	return bytes.Count([]byte(d.Logs()), []byte(substr))
+}
