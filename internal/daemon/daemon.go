@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatd/chatd/internal/admin"
 	"github.com/chatd/chatd/internal/config"
+	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/registry"
 	"github.com/chatd/chatd/internal/server"
@@ -32,11 +33,13 @@ type Daemon struct {
 	ln      net.Listener
 	served  chan error
 	admin   *admin.Server
+
+	reload reloadState
 }
 
 // New prepares a daemon; nothing listens until Start.
 func New(cfg *config.Config, log *logging.Logger) *Daemon {
-	reg := registry.New(nil)
+	reg := registry.New(idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger))
 	return &Daemon{
 		log: log,
 		reg: reg,
@@ -89,6 +92,7 @@ func (d *Daemon) Start() error {
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.log.Info("chatd started", "listen", ln.Addr().String(), "max_clients", d.srv.Settings().MaxClients,
 		"pid", os.Getpid(), "config", configName(d.cfg.File))
+	d.notifyReady()
 	return nil
 }
 
@@ -147,6 +151,7 @@ func (d *Daemon) Stop() error {
 	defer cancel()
 	n := d.reg.Len()
 	d.log.Info("chatd stopping", "clients", n, "grace", grace.String())
+	d.notifyStopping()
 	// The admin API goes first: no kicks or listings while clients drain.
 	d.stopAdmin()
 	err := d.srv.Shutdown(ctx)

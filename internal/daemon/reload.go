@@ -1,0 +1,142 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/chatd/chatd/internal/config"
+)
+
+// ErrNoConfigSource is returned by Reload when the daemon was not told
+// where its configuration comes from.
+var ErrNoConfigSource = errors.New("reload: no configuration source (SetConfigSource was not called)")
+
+// ReloadResult says what a reload changed.
+type ReloadResult struct {
+	// Applied lists the keys whose new values are now in force.
+	Applied []string
+	// NeedRestart lists the keys whose new values were read but take
+	// effect only when chatd restarts; the old values stay in force.
+	NeedRestart []string
+}
+
+// reloadState is what Reload needs besides the daemon itself.
+type reloadState struct {
+	mu   sync.Mutex // one reload at a time
+	load func() (*config.Config, error)
+}
+
+// SetConfigSource tells the daemon how to read its configuration again:
+// the same defaults, file, environment and flags it was started with.
+func (d *Daemon) SetConfigSource(load func() (*config.Config, error)) {
+	d.reload.mu.Lock()
+	d.reload.load = load
+	d.reload.mu.Unlock()
+}
+
+// Reload re-reads the configuration and applies what can change while
+// clients are connected: log.level, max_clients, the timeouts, the
+// greeting and the notices. Connected clients are not touched; new values
+// apply to what happens next. Keys that cannot change live (listen,
+// admin.*, state_dir, log.format) are reported as needing a restart and
+// keep their running values. An invalid configuration is rejected as a
+// whole, the running one stays, and the error says why.
+func (d *Daemon) Reload() (ReloadResult, error) {
+	d.reload.mu.Lock()
+	defer d.reload.mu.Unlock()
+	if d.reload.load == nil {
+		return ReloadResult{}, ErrNoConfigSource
+	}
+	d.notifyReloading()
+	res, err := d.applyReload(d.reload.load)
+	if err != nil {
+		d.log.Error("configuration reload rejected; the running configuration stays", "err", err.Error())
+		d.notifyReloaded("reload rejected: " + err.Error())
+		return res, err
+	}
+	d.notifyReloaded("serving on " + d.Addr().String() + "; configuration reloaded")
+	return res, nil
+}
+
+func (d *Daemon) applyReload(load func() (*config.Config, error)) (ReloadResult, error) {
+	next, err := load()
+	if err != nil {
+		return ReloadResult{}, fmt.Errorf("reload: %w", err)
+	}
+	old := d.Config()
+	var res ReloadResult
+	for _, k := range reloadKeys {
+		if k.get(old) == k.get(next) {
+			continue
+		}
+		if k.live {
+			res.Applied = append(res.Applied, k.name)
+		} else {
+			res.NeedRestart = append(res.NeedRestart, k.name)
+		}
+	}
+	merged := *next
+	// What cannot change live keeps its running value, so that Config()
+	// keeps describing the daemon as it runs.
+	merged.Listen = old.Listen
+	merged.Admin = old.Admin
+	merged.StateDir = old.StateDir
+	merged.Log.Format = old.Log.Format
+
+	if merged.Log.Level != old.Log.Level {
+		if err := d.log.SetLevel(merged.Log.Level); err != nil {
+			return ReloadResult{}, fmt.Errorf("reload: log.level: %w", err)
+		}
+	}
+	if merged.MaxClients != old.MaxClients {
+		warnIfMaxClientsLowered(d.log.Logger, merged.MaxClients)
+	}
+	d.srv.SetSettings(settingsOf(&merged))
+	d.mu.Lock()
+	d.cfg = &merged
+	d.mu.Unlock()
+
+	d.log.Info("configuration reloaded", "config", configName(merged.File),
+		"applied", listOrNone(res.Applied), "max_clients", d.srv.Settings().MaxClients)
+	if len(res.NeedRestart) > 0 {
+		d.log.Warn("changed settings take effect only after a restart; their running values stay",
+			"keys", strings.Join(res.NeedRestart, ","))
+	}
+	return res, nil
+}
+
+func listOrNone(keys []string) string {
+	if len(keys) == 0 {
+		return "(nothing changed)"
+	}
+	return strings.Join(keys, ",")
+}
+
+// reloadKey is one config key as a reload sees it.
+type reloadKey struct {
+	name string
+	live bool
+	get  func(*config.Config) any
+}
+
+// reloadKeys lists every config key: whether a reload applies it, and how
+// to read it for comparison.
+var reloadKeys = []reloadKey{
+	{"listen", false, func(c *config.Config) any { return c.Listen }},
+	{"max_clients", true, func(c *config.Config) any { return c.MaxClients }},
+	{"write_timeout", true, func(c *config.Config) any { return c.WriteTimeout }},
+	{"idle_timeout", true, func(c *config.Config) any { return c.IdleTimeout }},
+	{"shutdown_grace", true, func(c *config.Config) any { return c.ShutdownGrace }},
+	{"greeting", true, func(c *config.Config) any { return c.Greeting }},
+	{"notices.kick", true, func(c *config.Config) any { return c.Notices.Kick }},
+	{"notices.shutdown", true, func(c *config.Config) any { return c.Notices.Shutdown }},
+	{"notices.server_full", true, func(c *config.Config) any { return c.Notices.ServerFull }},
+	{"state_dir", false, func(c *config.Config) any { return c.StateDir }},
+	{"admin.socket", false, func(c *config.Config) any { return c.Admin.Socket }},
+	{"admin.mode", false, func(c *config.Config) any { return c.Admin.Mode }},
+	{"admin.group", false, func(c *config.Config) any { return c.Admin.Group }},
+	{"log.level", true, func(c *config.Config) any { return c.Log.Level }},
+	{"log.format", false, func(c *config.Config) any { return c.Log.Format }},
+}
