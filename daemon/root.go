@@ -27,6 +27,6 @@ and talk to it with the chat client, nc or telnet.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}
 	})
-	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd())
+	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd(), newServiceCmd())
 	return root
 }

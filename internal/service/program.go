@@ -1,0 +1,73 @@
+package service
+
+import (
+	"errors"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	kservice "github.com/kardianos/service"
+)
+
+// Program is what Run runs: chatd's daemon, seen from the service manager.
+type Program struct {
+	// Start starts serving and returns at once (kardianos' rule).
+	Start func() error
+	// Stop drains and returns when done.
+	Stop func() error
+	// Reload re-reads the configuration (SIGHUP).
+	Reload func()
+	// Log receives one line per signal.
+	Log *slog.Logger
+}
+
+// Run runs p until SIGINT or SIGTERM: Start, then SIGHUP → Reload as often
+// as it comes, then Stop. It returns Start's error, or Stop's.
+//
+// The signal handlers are installed before Start, so a SIGHUP or SIGTERM
+// sent the moment the service manager sees it ready (systemctl reload
+// right after start, say) cannot kill the process with the default action.
+// The same path serves the foreground and every service manager:
+// kardianos' Interactive() cannot tell them apart reliably, and nothing
+// here needs to.
+func Run(p Program) error {
+	if p.Log == nil {
+		p.Log = slog.New(slog.DiscardHandler)
+	}
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(sigs)
+	wait := func() {
+		for sig := range sigs {
+			if sig == syscall.SIGHUP {
+				p.Log.Info("signal received: reloading the configuration", "signal", sig.String())
+				p.Reload()
+				continue
+			}
+			p.Log.Info("signal received", "signal", sig.String())
+			return
+		}
+	}
+	svc, err := kservice.New(&adapter{p: p}, &kservice.Config{
+		Name:   Name,
+		Option: kservice.KeyValue{"RunWait": wait},
+	})
+	if errors.Is(err, kservice.ErrNoServiceSystemDetected) {
+		if err := p.Start(); err != nil {
+			return err
+		}
+		wait()
+		return p.Stop()
+	}
+	if err != nil {
+		return err
+	}
+	return svc.Run()
+}
+
+// adapter is a Program as kardianos' service.Interface.
+type adapter struct{ p Program }
+
+func (a *adapter) Start(kservice.Service) error { return a.p.Start() }
+func (a *adapter) Stop(kservice.Service) error  { return a.p.Stop() }
