@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/chatd/chatd/internal/registry"
@@ -84,6 +85,9 @@ type Server struct {
 	http    *http.Server
 	socket  *socketFile
 	served  chan error
+
+	shutdownOnce sync.Once
+	shutdownErr  error
 }
 
 // Start sets up the socket (see listenSocket for what it checks and
@@ -161,8 +165,14 @@ func limitBody(next http.Handler) http.Handler {
 }
 
 // Shutdown stops accepting, waits for requests in progress until ctx ends,
-// and removes the socket if it is still ours.
+// and removes the socket if it is still ours. Later calls return the
+// first one's result.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.shutdownOnce.Do(func() { s.shutdownErr = s.shutdown(ctx) })
+	return s.shutdownErr
+}
+
+func (s *Server) shutdown(ctx context.Context) error {
 	err := s.http.Shutdown(ctx)
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		s.http.Close()
