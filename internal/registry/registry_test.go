@@ -1,0 +1,145 @@
+package registry
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+type fakeConn struct {
+	mu      sync.Mutex
+	reasons []string
+}
+
+func (f *fakeConn) Kick(reason string) {
+	f.mu.Lock()
+	f.reasons = append(f.reasons, reason)
+	f.mu.Unlock()
+}
+
+var addr = &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 40000}
+
+func TestIDsStartAtOneAndNeverRepeat(t *testing.T) {
+	r := New(nil)
+	var ids []uint64
+	for range 3 {
+		c := NewClient(&fakeConn{}, addr, addr, time.Now())
+		ids = append(ids, r.Add(c))
+		r.Remove(c.ID)
+	}
+	if ids[0] != 1 || ids[1] != 2 || ids[2] != 3 {
+		t.Fatalf("ids = %v, want 1 2 3", ids)
+	}
+	if r.Len() != 0 || r.Total() != 3 {
+		t.Fatalf("Len %d Total %d, want 0 and 3", r.Len(), r.Total())
+	}
+}
+
+func TestSnapshotSortedWithCounters(t *testing.T) {
+	r := New(nil)
+	start := time.Now()
+	var clients []*Client
+	for range 50 {
+		c := NewClient(&fakeConn{}, addr, addr, start)
+		r.Add(c)
+		clients = append(clients, c)
+	}
+	r.Remove(clients[10].ID)
+	clients[3].AddIn(100, start.Add(time.Second))
+	clients[3].AddOut(120)
+	snap := r.Snapshot()
+	if len(snap) != 49 {
+		t.Fatalf("snapshot has %d clients, want 49", len(snap))
+	}
+	for i := 1; i < len(snap); i++ {
+		if snap[i-1].ID >= snap[i].ID {
+			t.Fatalf("snapshot not sorted at %d: %d then %d", i, snap[i-1].ID, snap[i].ID)
+		}
+	}
+	info, ok := r.Get(clients[3].ID)
+	if !ok || info.BytesIn != 100 || info.BytesOut != 120 || !info.LastActiveAt.Equal(start.Add(time.Second)) {
+		t.Fatalf("Get = %+v, %v", info, ok)
+	}
+	if info.RemoteAddr != "127.0.0.1:40000" {
+		t.Fatalf("RemoteAddr = %q", info.RemoteAddr)
+	}
+	if _, ok := r.Get(clients[10].ID); ok {
+		t.Fatal("removed client still found")
+	}
+}
+
+func TestKick(t *testing.T) {
+	r := New(nil)
+	a, b := &fakeConn{}, &fakeConn{}
+	ca, cb := NewClient(a, addr, addr, time.Now()), NewClient(b, addr, addr, time.Now())
+	r.Add(ca)
+	r.Add(cb)
+	if err := r.Kick(ca.ID, "spam"); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.reasons) != 1 || a.reasons[0] != "spam" || len(b.reasons) != 0 {
+		t.Fatalf("kicked %v / %v, want only a with spam", a.reasons, b.reasons)
+	}
+	if err := r.Kick(999, ""); !errors.Is(err, ErrNotConnected) {
+		t.Fatalf("Kick(999) = %v, want ErrNotConnected", err)
+	}
+}
+
+type fixedIDs struct{ next uint64 }
+
+func (f *fixedIDs) Next() uint64 { f.next++; return f.next }
+
+func TestCustomIDSource(t *testing.T) {
+	r := New(&fixedIDs{next: 4096})
+	if id := r.Add(NewClient(&fakeConn{}, addr, addr, time.Now())); id != 4097 {
+		t.Fatalf("id = %d, want 4097", id)
+	}
+}
+
+func TestConcurrentUse(t *testing.T) {
+	r := New(nil)
+	var wg sync.WaitGroup
+	seen := make([]map[uint64]bool, 8)
+	for w := range 8 {
+		seen[w] = map[uint64]bool{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range 500 {
+				c := NewClient(&fakeConn{}, addr, addr, time.Now())
+				id := r.Add(c)
+				seen[w][id] = true
+				c.AddIn(1, time.Now())
+				r.Snapshot()
+				r.Kick(id, "")
+				r.Remove(id)
+			}
+		}()
+	}
+	wg.Wait()
+	all := map[uint64]bool{}
+	for _, s := range seen {
+		for id := range s {
+			if all[id] {
+				t.Fatalf("id %d handed out twice", id)
+			}
+			all[id] = true
+		}
+	}
+	if len(all) != 4000 || r.Len() != 0 {
+		t.Fatalf("%d distinct ids, %d left; want 4000 and 0", len(all), r.Len())
+	}
+}
+
+func BenchmarkSnapshot20k(b *testing.B) {
+	r := New(nil)
+	for range 20000 {
+		r.Add(NewClient(&fakeConn{}, addr, addr, time.Now()))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		r.Snapshot()
+	}
+}
