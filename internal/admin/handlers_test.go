@@ -285,7 +285,8 @@ func TestBadKickRequestsAre400(t *testing.T) {
 
 func TestUnknownPathsAre404AndWrongMethods405(t *testing.T) {
 	f := newFixture(t, "")
-	for _, target := range []string{"/", "/v1", "/v1/", "/v2/clients", "/v1/clients/", "/v1/clients/1/x", "/metrics/x", "/v1/statuses"} {
+	for _, target := range []string{"/", "/v1", "/v1/", "/v2/clients", "/v1/clients/", "/v1/clients/1/x", "/metrics/x", "/v1/statuses",
+		"/v1/../v1/status", "//v1/status", "/v1/./clients", "/v1/clients/"} {
 		msg := errorOf(t, f.do(root, "GET", target, nil), 404)
 		if !strings.Contains(msg, "no such endpoint") {
 			t.Errorf("GET %s: %q", target, msg)
@@ -315,9 +316,20 @@ func TestOversizedBodiesAreRefused(t *testing.T) {
 	if w.Header().Get("Connection") != "close" {
 		t.Error("a 413 should close the connection rather than read the rest")
 	}
+	// A chunked body has no declared length: refused before any handler
+	// acts, whatever its size turns out to be.
+	r := httptest.NewRequest("DELETE", "/v1/clients/1", strings.NewReader("{}"))
+	r.ContentLength = -1
+	r.TransferEncoding = []string{"chunked"}
+	r = r.WithContext(withPeer(r.Context(), peer{cred: root}))
+	w = httptest.NewRecorder()
+	f.srv.Handler().ServeHTTP(w, r)
+	errorOf(t, w, http.StatusLengthRequired)
 	if got := f.conns[1].kicks(); len(got) != 0 {
 		t.Fatalf("a refused request kicked: %q", got)
 	}
+	// A small declared body is tolerated and ignored.
+	decode[adminapi.Client](t, f.do(root, "GET", "/v1/clients/1", strings.NewReader("{}")))
 }
 
 func TestStatus(t *testing.T) {

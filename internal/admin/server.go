@@ -148,11 +148,17 @@ func (s *Server) Handler() http.Handler {
 	return authorize(s.policy, s.log, limitBody(jsonErrors(s.routes())))
 }
 
-// limitBody refuses request bodies larger than maxBodyBytes: 413 at once
-// when the length is declared, and a read error past the limit otherwise
-// (net/http then closes the connection instead of draining it).
+// limitBody refuses request bodies larger than maxBodyBytes (413) and
+// bodies of undeclared length (411): no endpoint reads a body, so one
+// that streams on must not reach a handler that acts (a kick) while
+// net/http drains it. The connection is closed rather than drained.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength < 0 {
+			w.Header().Set("Connection", "close")
+			writeError(w, http.StatusLengthRequired, "request bodies must declare their length (the admin API takes none)")
+			return
+		}
 		if r.ContentLength > maxBodyBytes {
 			w.Header().Set("Connection", "close")
 			writeError(w, http.StatusRequestEntityTooLarge,
