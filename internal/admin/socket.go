@@ -86,19 +86,7 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 func prepareDir(dir string, gid int) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return fmt.Errorf("create admin socket directory: %w", err)
-		}
-		// MkdirAll's mode passed through the umask; say exactly what we mean.
-		if err := os.Chmod(dir, 0o750); err != nil {
-			return fmt.Errorf("create admin socket directory: %w", err)
-		}
-		if gid >= 0 {
-			if err := os.Chown(dir, -1, gid); err != nil {
-				return fmt.Errorf("set admin socket directory %s group to gid %d: %w", dir, gid, unwrapPath(err))
-			}
-		}
-		return nil
+		return makeDirs(dir, gid)
 	}
 	if err != nil {
 		return fmt.Errorf("admin socket directory: %w", err)
@@ -112,6 +100,36 @@ func prepareDir(dir string, gid int) error {
 	}
 	if perm := fi.Mode(); perm&0o002 != 0 && perm&fs.ModeSticky == 0 {
 		return fmt.Errorf("admin socket directory %s is writable by everyone (mode %04o) without the sticky bit; refusing to use it", dir, perm.Perm())
+	}
+	return nil
+}
+
+// makeDirs creates dir and whichever of its parents are missing, each 0750
+// and, if gid >= 0, in that group: the group must be able to pass through
+// every directory chatd made to reach the socket.
+func makeDirs(dir string, gid int) error {
+	if _, err := os.Stat(dir); err == nil {
+		return nil
+	}
+	if parent := filepath.Dir(dir); parent != dir {
+		if err := makeDirs(parent, gid); err != nil {
+			return err
+		}
+	}
+	if err := os.Mkdir(dir, 0o750); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return nil // made meanwhile by someone else; prepareDir's checks do not apply to parents
+		}
+		return fmt.Errorf("create admin socket directory: %w", err)
+	}
+	// Mkdir's mode passed through the umask; say exactly what we mean.
+	if err := os.Chmod(dir, 0o750); err != nil {
+		return fmt.Errorf("create admin socket directory: %w", err)
+	}
+	if gid >= 0 {
+		if err := os.Chown(dir, -1, gid); err != nil {
+			return fmt.Errorf("set admin socket directory %s group to gid %d: %w", dir, gid, unwrapPath(err))
+		}
 	}
 	return nil
 }

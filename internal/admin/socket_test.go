@@ -85,15 +85,23 @@ func TestSocketDirIsCreated0750WithModeAndGroup(t *testing.T) {
 	if os.Geteuid() != 0 {
 		t.Skip("needs root to give the socket another group")
 	}
-	dir := filepath.Join(shortDir(t), "run")
+	base := shortDir(t)
+	dir := filepath.Join(base, "var", "run")
 	sock := filepath.Join(dir, "admin.sock")
 	s, err := startAt(t, sock, 0o660, group)
 	if err != nil {
 		t.Fatal(err)
 	}
-	di, _ := os.Stat(dir)
-	if di.Mode().Perm() != 0o750 || statOf(t, dir).Gid != gid {
-		t.Errorf("dir mode %v gid %d, want 0750 and %d", di.Mode().Perm(), statOf(t, dir).Gid, gid)
+	// Every directory made on the way gets the mode and the group, so
+	// that the group can reach the socket.
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		di, _ := os.Stat(d)
+		if di.Mode().Perm() != 0o750 || statOf(t, d).Gid != gid {
+			t.Errorf("%s mode %v gid %d, want 0750 and %d", d, di.Mode().Perm(), statOf(t, d).Gid, gid)
+		}
+	}
+	if di, _ := os.Stat(base); di.Mode().Perm() != 0o700 || statOf(t, base).Gid == gid {
+		t.Errorf("the existing directory %s was changed", base)
 	}
 	fi, _ := os.Lstat(sock)
 	if fi.Mode()&os.ModeSocket == 0 || fi.Mode().Perm() != 0o660 || statOf(t, sock).Gid != gid {
