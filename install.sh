@@ -1,0 +1,371 @@
+#!/bin/sh
+# install.sh: build chatd, chatctl and chat from this checkout and install
+# chatd as a system service (systemd on Linux, launchd on macOS).
+# Run ./install.sh --help for the details.
+set -eu
+
+PREFIX=/usr/local
+CONFIG_DIR=/etc/chatd
+CONFIG=$CONFIG_DIR/chatd.yaml
+SERVICE_USER=chatd
+BINARIES="chatd chatctl chat"
+MODULE=github.com/chatd/chatd
+ARGS=$*
+
+usage() {
+	cat <<EOF
+Usage: ./install.sh [--prefix DIR] [--no-start]
+       ./install.sh --uninstall [--purge] [--prefix DIR]
+
+Builds chatd, chatctl and chat from this checkout with the local Go
+(go build -trimpath, version stamped), installs them to PREFIX/bin, creates
+the system user and group '$SERVICE_USER' (Linux; no login shell, no home),
+installs $CONFIG if it does not exist yet (an edited config is never
+overwritten: the new sample goes beside it as chatd.yaml.new), installs the
+service (chatd service install), starts or restarts it and waits until
+'chatctl status' answers.
+
+Run it as root. Running it again upgrades the binaries and restarts the
+service, keeping the config and the state (the client-ID high-water mark).
+
+Options:
+  --prefix DIR   install the binaries to DIR/bin (default /usr/local);
+                 not under /home: the service cannot run from there
+  --no-start     install everything but do not start or restart the service
+  --uninstall    stop and remove the service and the binaries; keep
+                 $CONFIG_DIR and the state directory
+  --purge        with --uninstall: also remove $CONFIG_DIR, the state
+                 directory and the '$SERVICE_USER' user and group
+  -h, --help     show this help
+
+Environment:
+  GO             the go command to build with (default: go on PATH, else
+                 /usr/local/go/bin/go)
+
+Exit status: 0 done; 1 failed; 2 bad usage or not root.
+EOF
+}
+
+say() { printf '%s\n' "$*"; }
+note() { printf 'install.sh: %s\n' "$*" >&2; }
+die() {
+	printf 'install.sh: error: %s\n' "$*" >&2
+	exit 1
+}
+usage_error() {
+	printf 'install.sh: %s\nRun ./install.sh --help for usage.\n' "$*" >&2
+	exit 2
+}
+
+UNINSTALL=0
+PURGE=0
+START=1
+while [ $# -gt 0 ]; do
+	case $1 in
+	--prefix)
+		[ $# -ge 2 ] || usage_error "--prefix needs a directory"
+		PREFIX=$2
+		shift 2
+		;;
+	--prefix=*)
+		PREFIX=${1#--prefix=}
+		shift
+		;;
+	--no-start)
+		START=0
+		shift
+		;;
+	--uninstall)
+		UNINSTALL=1
+		shift
+		;;
+	--purge)
+		PURGE=1
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*) usage_error "unknown argument: $1" ;;
+	esac
+done
+case $PREFIX in
+/*) ;;
+*) usage_error "--prefix must be an absolute path, not '$PREFIX'" ;;
+esac
+if [ "$PURGE" = 1 ] && [ "$UNINSTALL" = 0 ]; then
+	usage_error "--purge goes with --uninstall"
+fi
+if [ "$(id -u)" != 0 ]; then
+	printf 'install.sh: must be run as root: sudo %s %s\n' "$0" "$ARGS" >&2
+	exit 2
+fi
+
+BIN=$PREFIX/bin
+OS=$(uname -s)
+if [ "$OS" = Darwin ]; then
+	# launchd runs chatd as root; members of group admin may use chatctl.
+	STATE_DIR=/usr/local/var/chatd
+	SOCKET=/var/run/chatd/admin.sock
+	ADMIN_GROUP='admin'
+	SERVICE_USER_FLAG=--user=
+else
+	STATE_DIR=/var/lib/chatd
+	SOCKET=/run/chatd/admin.sock
+	ADMIN_GROUP=$SERVICE_USER
+	SERVICE_USER_FLAG=--user=$SERVICE_USER
+fi
+
+SRC=$(cd "$(dirname "$0")" && pwd)
+TMP=
+cleanup() { [ -z "$TMP" ] || rm -rf "$TMP"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# ---------------------------------------------------------------- uninstall
+
+uninstall() {
+	if [ -x "$BIN/chatd" ]; then
+		"$BIN/chatd" service uninstall "$SERVICE_USER_FLAG" || die "could not remove the service"
+	else
+		note "$BIN/chatd is not there; if a chatd service is still installed, remove it by hand"
+	fi
+	for b in $BINARIES; do
+		rm -f "$BIN/$b"
+	done
+	say "removed the chatd service and $BIN/chatd, chatctl and chat"
+	if [ "$PURGE" = 1 ]; then
+		rm -rf "$CONFIG_DIR" "$STATE_DIR"
+		if [ "$OS" != Darwin ]; then
+			if id "$SERVICE_USER" >/dev/null 2>&1; then
+				userdel "$SERVICE_USER" 2>/dev/null || deluser "$SERVICE_USER" >/dev/null ||
+					die "could not remove user $SERVICE_USER"
+			fi
+			if group_exists "$SERVICE_USER"; then
+				groupdel "$SERVICE_USER" 2>/dev/null || delgroup "$SERVICE_USER" >/dev/null ||
+					die "could not remove group $SERVICE_USER"
+			fi
+		fi
+		say "purged $CONFIG_DIR, $STATE_DIR and the $SERVICE_USER user and group"
+	else
+		say "kept $CONFIG_DIR and $STATE_DIR (remove them with --uninstall --purge)"
+	fi
+}
+
+group_exists() {
+	if command -v getent >/dev/null 2>&1; then
+		getent group "$1" >/dev/null 2>&1
+	else
+		grep -q "^$1:" /etc/group
+	fi
+}
+
+# -------------------------------------------------------------------- build
+
+find_go() {
+	if [ -n "${GO:-}" ]; then
+		command -v "$GO" >/dev/null 2>&1 || die "GO=$GO is not a command"
+		printf '%s\n' "$GO"
+	elif command -v go >/dev/null 2>&1; then
+		command -v go
+	elif [ -x /usr/local/go/bin/go ]; then
+		printf '%s\n' /usr/local/go/bin/go
+	else
+		die "Go is not installed (or not on PATH): install Go $(go_wanted) or newer from the Go website, or set GO=/path/to/go"
+	fi
+}
+
+# go_wanted is the version go.mod asks for, like 1.26.0.
+go_wanted() { sed -n 's/^go \([0-9][0-9.]*\)$/\1/p' "$SRC/go.mod"; }
+
+# version_ok HAVE WANT: is HAVE (1.26.8) at least WANT (1.26.0)?
+version_ok() {
+	awk -v have="$1" -v want="$2" 'BEGIN {
+		n = split(have, h, "."); m = split(want, w, ".")
+		for (i = 1; i <= 3; i++) {
+			a = (i <= n) ? h[i] + 0 : 0; b = (i <= m) ? w[i] + 0 : 0
+			if (a > b) exit 0
+			if (a < b) exit 1
+		}
+		exit 0
+	}'
+}
+
+# as_builder runs a command as the user who invoked sudo, if any, so that
+# the build does not leave root-owned files in their Go cache.
+as_builder() {
+	if [ -n "${SUDO_USER:-}" ] && [ "$SUDO_USER" != root ] && command -v sudo >/dev/null 2>&1; then
+		sudo -u "$SUDO_USER" -H env PATH="$PATH" "$@"
+	else
+		"$@"
+	fi
+}
+
+build() {
+	if ! grep -q "^module $MODULE\$" "$SRC/go.mod" 2>/dev/null; then
+		die "$SRC is not a chatd checkout (no go.mod for $MODULE)"
+	fi
+	go=$(find_go)
+	have=$("$go" env GOVERSION 2>/dev/null | sed -n 's/^go\([0-9][0-9.]*\).*/\1/p')
+	want=$(go_wanted)
+	[ -n "$have" ] || die "cannot tell the version of $go"
+	version_ok "$have" "$want" || die "Go $have is too old: chatd needs Go $want or newer ($go)"
+	version=$(git -C "$SRC" describe --tags --always --dirty 2>/dev/null || true)
+	[ -n "$version" ] || version=dev
+	TMP=$(mktemp -d "${TMPDIR:-/tmp}/chatd-install.XXXXXX")
+	chmod 0755 "$TMP"
+	[ -z "${SUDO_USER:-}" ] || chown "$SUDO_USER" "$TMP" 2>/dev/null || true
+	say "building chatd $version with Go $have ..."
+	for b in $BINARIES; do
+		case $b in
+		chatd) pkg=./daemon ;;
+		chatctl) pkg=./ctl ;;
+		chat) pkg=./client ;;
+		esac
+		(cd "$SRC" && as_builder "$go" build -trimpath \
+			-ldflags "-X $MODULE/internal/version.Version=$version" \
+			-o "$TMP/$b" "$pkg") || die "go build $pkg failed"
+	done
+}
+
+# ------------------------------------------------------------------ install
+
+install_binaries() {
+	mkdir -p "$BIN"
+	for b in $BINARIES; do
+		# Copy beside, then rename over: a running chatd keeps its old
+		# binary and the new one appears at once.
+		cp "$TMP/$b" "$BIN/.$b.new"
+		chmod 0755 "$BIN/.$b.new"
+		mv -f "$BIN/.$b.new" "$BIN/$b"
+	done
+	say "installed $BIN/chatd, $BIN/chatctl and $BIN/chat"
+}
+
+create_account() {
+	[ "$OS" != Darwin ] || return 0
+	nologin=/usr/sbin/nologin
+	[ -x "$nologin" ] || nologin=/sbin/nologin
+	[ -x "$nologin" ] || nologin=/bin/false
+	if ! group_exists "$SERVICE_USER"; then
+		if command -v groupadd >/dev/null 2>&1; then
+			groupadd --system "$SERVICE_USER"
+		else
+			addgroup -S "$SERVICE_USER"
+		fi
+		say "created system group $SERVICE_USER"
+	fi
+	if ! id "$SERVICE_USER" >/dev/null 2>&1; then
+		if command -v useradd >/dev/null 2>&1; then
+			useradd --system --gid "$SERVICE_USER" --no-create-home \
+				--home-dir /nonexistent --shell "$nologin" "$SERVICE_USER"
+		else
+			adduser -S -D -H -h /nonexistent -s "$nologin" -G "$SERVICE_USER" "$SERVICE_USER"
+		fi
+		say "created system user $SERVICE_USER (no login shell, no home)"
+	fi
+}
+
+# render_config writes the sample config with the service's paths and
+# admin group set, and checks that chatd reads them back.
+render_config() {
+	out=$1
+	sed -e "s|^# state_dir: .*|state_dir: \"$STATE_DIR\"|" \
+		-e "s|^  # socket: .*|  socket: \"$SOCKET\"|" \
+		-e "s|^  group: \"\"|  group: \"$ADMIN_GROUP\"|" \
+		"$SRC/configs/chatd.yaml" >"$out"
+	shown=$("$TMP/chatd" config show --config "$out") || die "the rendered sample config is invalid"
+	for want in "state_dir: \"$STATE_DIR\"" "socket: \"$SOCKET\"" "group: \"$ADMIN_GROUP\""; do
+		printf '%s\n' "$shown" | grep -qF "$want" ||
+			die "configs/chatd.yaml no longer has the lines install.sh edits ($want)"
+	done
+}
+
+install_config() {
+	mkdir -p "$CONFIG_DIR"
+	chmod 0755 "$CONFIG_DIR"
+	render_config "$TMP/chatd.yaml"
+	group=$ADMIN_GROUP
+	[ "$OS" != Darwin ] || group=wheel
+	if [ ! -e "$CONFIG" ]; then
+		cp "$TMP/chatd.yaml" "$CONFIG"
+		chown "root:$group" "$CONFIG"
+		chmod 0640 "$CONFIG"
+		say "installed $CONFIG"
+	elif cmp -s "$TMP/chatd.yaml" "$CONFIG"; then
+		rm -f "$CONFIG.new"
+		say "kept $CONFIG (same as the new sample)"
+	else
+		cp "$TMP/chatd.yaml" "$CONFIG.new"
+		chown "root:$group" "$CONFIG.new"
+		chmod 0640 "$CONFIG.new"
+		say "kept your $CONFIG; the new sample is beside it: $CONFIG.new"
+	fi
+	"$BIN/chatd" config check --config "$CONFIG" >/dev/null ||
+		die "$CONFIG is not valid (see above); fix it and run install.sh again"
+}
+
+# wait_ready polls chatctl status until it answers, for up to 20 seconds.
+wait_ready() {
+	tries=0
+	until "$BIN/chatctl" --config "$CONFIG" status >/dev/null 2>&1; do
+		tries=$((tries + 1))
+		if [ "$tries" -ge 100 ]; then
+			"$BIN/chatctl" --config "$CONFIG" status >&2 || true
+			die "chatd did not answer 'chatctl status' within 20 seconds"
+		fi
+		sleep 0.2
+	done
+}
+
+install_service() {
+	platform=$("$BIN/chatd" service platform) || {
+		note "no service manager to install chatd under: ${platform#none: }"
+		say "chatd is installed but not as a service. Run it in the foreground:"
+		say "  sudo -u $SERVICE_USER $BIN/chatd run --config $CONFIG"
+		return 0
+	}
+	"$BIN/chatd" service install --replace --config "$CONFIG" "$SERVICE_USER_FLAG" >/dev/null ||
+		die "chatd service install failed"
+	say "installed the chatd service ($platform)"
+	if [ "$START" = 0 ]; then
+		say "not started (--no-start); start it with: $BIN/chatd service start"
+		return 0
+	fi
+	if "$BIN/chatd" service status "$SERVICE_USER_FLAG" >/dev/null 2>&1; then
+		"$BIN/chatd" service restart "$SERVICE_USER_FLAG" >/dev/null || die "could not restart the chatd service"
+		say "restarted the chatd service"
+	else
+		"$BIN/chatd" service start "$SERVICE_USER_FLAG" >/dev/null || die "could not start the chatd service"
+		say "started the chatd service"
+	fi
+	wait_ready
+	listen=$("$BIN/chatd" config show --config "$CONFIG" | sed -n 's/^listen: "\(.*\)"$/\1/p')
+	cat <<EOF
+
+chatd is running ($platform) and answers on $listen.
+  config: $CONFIG (after editing: chatctl reload, or systemctl reload chatd)
+  state:  $STATE_DIR
+  admin:  $SOCKET (root and group $ADMIN_GROUP)
+Next:
+  chat --addr $listen             # talk to it
+  chatctl list                    # connected clients (root or group $ADMIN_GROUP)
+EOF
+	if [ "$OS" != Darwin ]; then
+		say "  usermod -aG $ADMIN_GROUP USER       # let USER run chatctl (takes effect at their next login)"
+		say "  journalctl -u chatd -f          # the service's log"
+	else
+		say "  tail -f /var/log/chatd.err.log  # the service's log"
+	fi
+}
+
+if [ "$UNINSTALL" = 1 ]; then
+	uninstall
+	exit 0
+fi
+build
+install_binaries
+create_account
+install_config
+install_service

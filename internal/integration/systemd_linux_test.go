@@ -1,0 +1,377 @@
+package integration
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// chatAddr is where the installed chatd listens (configs/chatd.yaml), in
+// the sandbox's own network namespace.
+const chatAddr = "127.0.0.1:5605"
+
+// testTimeout bounds the whole test; the slowest step is install.sh
+// compiling the three binaries from cold inside the sandbox.
+const testTimeout = 8 * time.Minute
+
+// restartWithin is how soon systemd must have chatd back after kill -9.
+const restartWithin = 3 * time.Second
+
+func TestSystemdService(t *testing.T) {
+	root := requireSandbox(t)
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	defer cancel()
+
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH: install.sh needs it inside the sandbox")
+	}
+	goEnv := hostGoEnv(t, goBin)
+	env := []string{
+		"PATH=" + filepath.Dir(goBin) + ":/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0",
+		"GOCACHE=" + goEnv["GOCACHE"], "GOMODCACHE=" + goEnv["GOMODCACHE"],
+		// Everything needed is in the module cache: no network in there.
+		"GOFLAGS=-mod=readonly", "GOPROXY=off", "GOTOOLCHAIN=local", "GOTELEMETRY=off",
+	}
+	// Every place install.sh, go build, useradd and systemd may write.
+	dirs := overlayDirs("/etc", "/usr/local", "/var", "/tmp", "/root",
+		goEnv["GOCACHE"], goEnv["GOMODCACHE"], root)
+
+	sentinel, err := os.CreateTemp("", "chatd-sandbox-sentinel-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentinel.Close()
+	t.Cleanup(func() { os.Remove(sentinel.Name()) })
+	before := takeSnapshot(sentinel.Name(), dirs)
+	// Registered before the sandbox, so it runs after the sandbox's own
+	// cleanup has powered it off.
+	t.Cleanup(func() {
+		if changes := before.diff(takeSnapshot(sentinel.Name(), dirs)); len(changes) > 0 {
+			t.Errorf("the host changed:\n%s", strings.Join(changes, "\n"))
+		}
+	})
+
+	sb := bootSandbox(t, ctx, dirs, env)
+	svc := &chatdService{t: t, sb: sb, ctx: ctx}
+	install := filepath.Join(root, "install.sh")
+
+	// --- install.sh, first run
+	start := time.Now()
+	out := sb.must(ctx, 6*time.Minute, install)
+	t.Logf("install.sh took %v:\n%s", time.Since(start).Round(time.Second), out)
+	if !strings.Contains(out, "chatd is running") {
+		t.Fatalf("install.sh did not say chatd is running")
+	}
+
+	// --- active, as user chatd, READY received
+	props := svc.show("ActiveState", "SubState", "Type", "User", "Group", "StatusText", "MainPID", "NRestarts")
+	want := map[string]string{"ActiveState": "active", "SubState": "running", "Type": "notify",
+		"User": "chatd", "Group": "chatd", "StatusText": "serving on " + chatAddr}
+	for k, v := range want {
+		if props[k] != v {
+			t.Errorf("systemctl show chatd: %s=%q, want %q", k, props[k], v)
+		}
+	}
+	if got := strings.TrimSpace(sb.must(ctx, 10*time.Second, "systemctl", "is-active", "chatd")); got != "active" {
+		t.Fatalf("systemctl is-active chatd = %q", got)
+	}
+	if u := strings.TrimSpace(sb.must(ctx, 10*time.Second, "ps", "-o", "user=", "-p", props["MainPID"])); u != "chatd" {
+		t.Errorf("chatd's main process runs as %q, want chatd", u)
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+
+	// --- a round trip with the real chat client
+	got := sb.sh(ctx, 15*time.Second, "printf 'hello sandbox\\n' | chat --addr "+chatAddr)
+	if got != "HELLO SANDBOX\n" {
+		t.Fatalf("chat round trip printed %q", got)
+	}
+
+	// --- chatctl list shows a client, chatctl kick closes it
+	a := svc.connect()
+	ids := svc.clientIDs("chatctl", "list", "-o", "json")
+	if len(ids) != 1 {
+		t.Fatalf("chatctl list shows %v, want the one connected client", ids)
+	}
+	sb.must(ctx, 15*time.Second, "chatctl", "kick", strconv.FormatUint(ids[0], 10), "--reason", "sandbox test")
+	if rest := readToEOF(t, a); rest != "*** kicked by operator: sandbox test\n" {
+		t.Fatalf("the kicked client read %q before EOF", rest)
+	}
+	a.Close()
+
+	// --- root and group chatd may use chatctl; others may not
+	sb.must(ctx, 15*time.Second, "useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "outsider")
+	sb.must(ctx, 15*time.Second, "useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--groups", "chatd", "member")
+	b := svc.connect()
+	if ids := svc.clientIDs("runuser", "-u", "member", "--", "chatctl", "list", "-o", "json"); len(ids) != 1 {
+		t.Errorf("a member of group chatd listed %v, want one client", ids)
+	}
+	_, err = sb.output(ctx, 15*time.Second, "runuser", "-u", "outsider", "--", "chatctl", "list")
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "permission denied") {
+		t.Errorf("a user outside group chatd was not refused: %v", err)
+	}
+	b.Close()
+
+	// --- kill -9, five times in a row: back within 3 s, IDs only go up
+	var took []string
+	for i := 1; i <= 5; i++ {
+		c := svc.connect()
+		maxID := slicesMax(svc.clientIDs("chatctl", "list", "-o", "json"))
+		old := svc.show("MainPID")["MainPID"]
+		t0 := time.Now()
+		sb.must(ctx, 10*time.Second, "kill", "-9", old)
+		var now map[string]string
+		if !poll(ctx, 10*time.Second, func() bool {
+			now = svc.show("MainPID", "ActiveState", "SubState")
+			return now["MainPID"] != old && now["MainPID"] != "0" && now["ActiveState"] == "active" && now["SubState"] == "running"
+		}) {
+			t.Fatalf("kill %d: chatd did not come back within 10s: %v", i, now)
+		}
+		elapsed := time.Since(t0)
+		took = append(took, elapsed.Round(time.Millisecond).String())
+		if elapsed > restartWithin {
+			t.Errorf("kill %d: chatd was back after %v, want within %v", i, elapsed, restartWithin)
+		}
+		readToEOF(t, c) // the old process's connection is gone
+		c.Close()
+		c = svc.connect()
+		ids := svc.clientIDs("chatctl", "list", "-o", "json")
+		if len(ids) != 1 || ids[0] <= maxID {
+			t.Fatalf("kill %d: after the restart the new client has IDs %v, want one above %d", i, ids, maxID)
+		}
+		c.Close()
+	}
+	t.Logf("kill -9 → active again (new MainPID, READY received), five times: %s", strings.Join(took, ", "))
+	if r := svc.show("NRestarts")["NRestarts"]; r != "5" {
+		t.Errorf("NRestarts = %s, want 5", r)
+	}
+
+	// --- systemctl reload applies max_clients live without dropping anyone
+	kept := svc.connect()
+	pid := svc.show("MainPID")["MainPID"]
+	sb.must(ctx, 10*time.Second, "sed", "-i", "s/^max_clients: .*/max_clients: 3/", "/etc/chatd/chatd.yaml")
+	sb.must(ctx, 15*time.Second, "systemctl", "reload", "chatd")
+	if !poll(ctx, 10*time.Second, func() bool { return svc.status().MaxClients == 3 }) {
+		t.Fatalf("max_clients did not become 3 after systemctl reload: %+v", svc.status())
+	}
+	if now := svc.show("MainPID")["MainPID"]; now != pid {
+		t.Fatalf("reload restarted chatd (MainPID %s → %s)", pid, now)
+	}
+	svc.echo(kept, "still here")
+	c2, c3 := svc.connect(), svc.connect()
+	full, err := sb.dial(chatAddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rest := readToEOF(t, full); rest != "*** server full, try again later\n" {
+		t.Errorf("the 4th client with max_clients 3 read %q", rest)
+	}
+	full.Close()
+	c2.Close()
+	c3.Close()
+
+	// --- install.sh again: upgrade and restart, the edited config stays
+	cfgBefore := sb.must(ctx, 10*time.Second, "cat", "/etc/chatd/chatd.yaml")
+	out = sb.must(ctx, 5*time.Minute, install)
+	t.Logf("install.sh, second run:\n%s", out)
+	if !strings.Contains(out, "kept your /etc/chatd/chatd.yaml") {
+		t.Errorf("the second install.sh did not say it kept the edited config")
+	}
+	if cfgAfter := sb.must(ctx, 10*time.Second, "cat", "/etc/chatd/chatd.yaml"); cfgAfter != cfgBefore {
+		t.Errorf("the second install.sh changed the edited config")
+	}
+	sb.must(ctx, 10*time.Second, "test", "-f", "/etc/chatd/chatd.yaml.new")
+	if rest := readToEOF(t, kept); rest != "*** server shutting down\n" {
+		t.Errorf("a client connected across the upgrade read %q, want the shutdown notice", rest)
+	}
+	kept.Close()
+	if now := svc.show("MainPID", "ActiveState"); now["ActiveState"] != "active" || now["MainPID"] == pid {
+		t.Errorf("after the second install.sh: %v, want active with a new MainPID", now)
+	}
+	if st := svc.status(); st.MaxClients != 3 {
+		t.Errorf("after the upgrade max_clients = %d, want the edited 3", st.MaxClients)
+	}
+
+	// --- install.sh --uninstall: no unit, no process, no binary
+	out = sb.must(ctx, 2*time.Minute, install, "--uninstall")
+	t.Logf("install.sh --uninstall:\n%s", out)
+	sb.must(ctx, 10*time.Second, "test", "!", "-e", "/etc/systemd/system/chatd.service")
+	// list-unit-files exits 1 when nothing matches: only its output counts.
+	if files, _ := sb.output(ctx, 10*time.Second, "systemctl", "list-unit-files", "--no-legend", "chatd.service"); strings.TrimSpace(files) != "" {
+		t.Errorf("unit files left: %q", files)
+	}
+	if st, _ := sb.output(ctx, 10*time.Second, "systemctl", "is-active", "chatd"); strings.TrimSpace(st) == "active" {
+		t.Errorf("chatd still active after uninstall")
+	}
+	if ps, err := sb.output(ctx, 10*time.Second, "pgrep", "-a", "chatd"); err == nil {
+		t.Errorf("chatd processes left after uninstall: %s", ps)
+	}
+	for _, b := range []string{"chatd", "chatctl", "chat"} {
+		if _, err := sb.output(ctx, 10*time.Second, "test", "!", "-e", "/usr/local/bin/"+b); err != nil {
+			t.Errorf("/usr/local/bin/%s left after uninstall", b)
+		}
+	}
+	sb.must(ctx, 10*time.Second, "test", "-f", "/etc/chatd/chatd.yaml")
+	sb.must(ctx, 10*time.Second, "test", "-f", "/var/lib/chatd/client-ids")
+}
+
+// requireSandbox skips unless a throwaway systemd can be booted here, and
+// returns the module root.
+func requireSandbox(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("boots a throwaway systemd and builds chatd inside it; skipped with -short")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to boot a throwaway systemd in new namespaces (CI runs it as root)")
+	}
+	for _, tool := range []string{"unshare", "nsenter", "ip", "bash", "runuser", "pgrep", "ps"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (.ci/run installs it)", tool)
+		}
+	}
+	if findSystemd() == "" {
+		t.Skip("systemd is not installed (.ci/run installs it)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	probe := exec.CommandContext(ctx, "unshare", "--pid", "--fork", "--mount", "--net", "--uts", "--ipc",
+		"--propagation", "private", "true")
+	if out, err := probe.CombinedOutput(); err != nil {
+		t.Skipf("namespaces are unavailable here (unshare: %v: %s)", err, strings.TrimSpace(string(out)))
+	}
+	_, file, _, _ := runtime.Caller(0)
+	root, err := filepath.Abs(filepath.Join(filepath.Dir(file), "..", ".."))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+func hostGoEnv(t *testing.T, goBin string) map[string]string {
+	t.Helper()
+	out, err := exec.Command(goBin, "env", "GOCACHE", "GOMODCACHE").Output()
+	if err != nil {
+		t.Fatalf("go env: %v", err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(f) != 2 || !filepath.IsAbs(f[0]) || !filepath.IsAbs(f[1]) {
+		t.Fatalf("go env GOCACHE GOMODCACHE: %q", out)
+	}
+	return map[string]string{"GOCACHE": f[0], "GOMODCACHE": f[1]}
+}
+
+// chatdService is the installed chatd as the test sees it.
+type chatdService struct {
+	t   *testing.T
+	sb  *sandbox
+	ctx context.Context
+}
+
+// show reads unit properties.
+func (s *chatdService) show(props ...string) map[string]string {
+	s.t.Helper()
+	out := s.sb.must(s.ctx, 10*time.Second, "systemctl", "show", "chatd", "-p", strings.Join(props, ","))
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+type status struct {
+	MaxClients       int `json:"max_clients"`
+	ClientsConnected int `json:"clients_connected"`
+}
+
+func (s *chatdService) status() status {
+	s.t.Helper()
+	var st status
+	out := s.sb.must(s.ctx, 10*time.Second, "chatctl", "status", "-o", "json")
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		s.t.Fatalf("chatctl status -o json: %v: %q", err, out)
+	}
+	return st
+}
+
+// clientIDs runs a `chatctl list -o json` command line and returns the IDs.
+func (s *chatdService) clientIDs(args ...string) []uint64 {
+	s.t.Helper()
+	out := s.sb.must(s.ctx, 15*time.Second, args...)
+	var list struct {
+		Clients []struct {
+			ID uint64 `json:"id"`
+		} `json:"clients"`
+	}
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		s.t.Fatalf("%s: %v: %q", strings.Join(args, " "), err, out)
+	}
+	ids := make([]uint64, len(list.Clients))
+	for i, c := range list.Clients {
+		ids[i] = c.ID
+	}
+	return ids
+}
+
+// connect dials chatd inside the sandbox and checks a round trip, so the
+// client is registered when connect returns.
+func (s *chatdService) connect() net.Conn {
+	s.t.Helper()
+	c, err := s.sb.dial(chatAddr)
+	if err != nil {
+		s.t.Fatalf("dial chatd in the sandbox: %v", err)
+	}
+	s.echo(c, "ping")
+	return c
+}
+
+func (s *chatdService) echo(c net.Conn, msg string) {
+	s.t.Helper()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	defer c.SetDeadline(time.Time{})
+	if _, err := fmt.Fprintf(c, "%s\n", msg); err != nil {
+		s.t.Fatalf("write to chatd: %v", err)
+	}
+	line, err := bufio.NewReader(c).ReadString('\n')
+	if err != nil || line != strings.ToUpper(msg)+"\n" {
+		s.t.Fatalf("chatd answered %q, %v; want %q", line, err, strings.ToUpper(msg))
+	}
+}
+
+// readToEOF reads what the server still sends until it closes (a reset
+// counts as closed), within 10 s.
+func readToEOF(t *testing.T, c net.Conn) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	b, err := io.ReadAll(c)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the connection stayed open (read %q)", b)
+	}
+	return string(b)
+}
+
+func slicesMax(ids []uint64) uint64 {
+	var m uint64
+	for _, id := range ids {
+		m = max(m, id)
+	}
+	return m
+}
