@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -61,7 +62,7 @@ func TestKickClosesThatConnectionOnly(t *testing.T) {
 		t.Fatalf("after the kick: %v, want %v", left, want)
 	}
 	recs := c.LogRecords("client kicked by operator")
-	if len(recs) != 1 || recs[0]["reason"] != "spamming the channel" || recs[0]["by_uid"] != float64(0) {
+	if len(recs) != 1 || recs[0]["reason"] != "spamming the channel" || recs[0]["by_uid"] != float64(os.Geteuid()) {
 		t.Errorf("kick log records: %v", recs)
 	}
 }
