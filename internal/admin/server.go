@@ -70,6 +70,9 @@ type Options struct {
 	Clients  Clients
 	Counters func() Counters // read at request and scrape time
 	Info     func() Info
+	// Reload re-reads the daemon's configuration (POST /v1/reload); nil
+	// answers 501.
+	Reload ReloadFunc
 
 	Log *slog.Logger
 }

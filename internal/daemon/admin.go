@@ -25,6 +25,7 @@ func (d *Daemon) startAdmin() error {
 		Clients:  d.reg,
 		Counters: d.adminCounters,
 		Info:     d.adminInfo,
+		Reload:   d.adminReload,
 		Log:      d.log.Logger,
 	})
 	if err != nil {

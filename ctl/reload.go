@@ -1,0 +1,66 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/admin/adminclient"
+)
+
+func newReloadCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "reload",
+		Short: "Make chatd re-read its configuration file (like SIGHUP)",
+		Long: `Make chatd re-read its configuration, as SIGHUP and 'systemctl reload chatd'
+do. log.level, max_clients, the timeouts, the greeting and the notices take
+effect at once; connected clients are not disturbed. listen, admin.* and
+state_dir are only read at start: changes to them are listed as needing a
+restart. A configuration chatd rejects changes nothing: the reason is
+printed and the exit status is 1.`,
+		Args: noArgs,
+	}
+	out := addOutputFlag(cmd, "text", "json")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		c, err := a.client()
+		if err != nil {
+			return err
+		}
+		res, err := c.Reload(cmd.Context())
+		var ae *adminclient.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity {
+			return fmt.Errorf("reload rejected: %s", ae.Message)
+		}
+		if err != nil {
+			return err
+		}
+		if out.value == "json" {
+			return printJSON(cmd.OutOrStdout(), res)
+		}
+		return printReload(cmd.OutOrStdout(), res)
+	}
+	return cmd
+}
+
+func printReload(w io.Writer, res adminapi.ReloadResult) error {
+	file := res.ConfigFile
+	if file == "" {
+		file = "built-in defaults (no config file)"
+	}
+	var b strings.Builder
+	if len(res.Applied) == 0 {
+		fmt.Fprintf(&b, "configuration reloaded from %s: nothing changed\n", file)
+	} else {
+		fmt.Fprintf(&b, "configuration reloaded from %s: applied %s\n", file, strings.Join(res.Applied, ", "))
+	}
+	if len(res.NeedRestart) > 0 {
+		fmt.Fprintf(&b, "changed but applied only at the next restart: %s\n", strings.Join(res.NeedRestart, ", "))
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,17 @@
+package adminapi
+
+// PathReload is where POST asks chatd to re-read its configuration, like
+// SIGHUP.
+const PathReload = "/v1/reload"
+
+// ReloadResult is the answer to POST /v1/reload. An invalid configuration
+// is an error answer (422) instead, and the running configuration stays.
+type ReloadResult struct {
+	// Applied lists the config keys whose new values are now in force.
+	Applied []string `json:"applied"`
+	// NeedRestart lists the keys that changed in the file but take effect
+	// only when chatd restarts; their running values stay.
+	NeedRestart []string `json:"need_restart"`
+	// ConfigFile is the file that was read ("" for built-in defaults).
+	ConfigFile string `json:"config_file"`
+}

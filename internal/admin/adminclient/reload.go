@@ -1,0 +1,16 @@
+package adminclient
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/chatd/chatd/internal/admin/adminapi"
+)
+
+// Reload asks chatd to re-read its configuration. A configuration chatd
+// rejects comes back as an *APIError (status 422) saying why.
+func (c *Client) Reload(ctx context.Context) (adminapi.ReloadResult, error) {
+	var res adminapi.ReloadResult
+	err := c.do(ctx, http.MethodPost, adminapi.PathReload, &res)
+	return res, err
+}

@@ -1,0 +1,16 @@
+package daemon
+
+import "github.com/chatd/chatd/internal/admin/adminapi"
+
+// adminReload is Reload for the admin API's POST /v1/reload.
+func (d *Daemon) adminReload() (adminapi.ReloadResult, error) {
+	res, err := d.Reload()
+	if err != nil {
+		return adminapi.ReloadResult{}, err
+	}
+	return adminapi.ReloadResult{
+		Applied:     res.Applied,
+		NeedRestart: res.NeedRestart,
+		ConfigFile:  d.Config().File,
+	}, nil
+}
