@@ -43,6 +43,15 @@ with this binary's absolute path. install.sh does all of this for you.
 Exit status: 0 done (status: running); 1 failed (status: failed);
 2 bad usage or configuration; 3 status: stopped; 4 status: not installed,
 or no service manager runs here.`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return &usageError{msg: fmt.Sprintf("unknown command %q for \"chatd service\" (see chatd service --help)", args[0])}
+			}
+			return nil
+		},
+		RunE: func(*cobra.Command, []string) error {
+			return &usageError{msg: "chatd service needs a command: install, uninstall, start, stop, restart, status or platform"}
+		},
 	}
 	pf := cmd.PersistentFlags()
 	pf.StringVar(&f.config, "config", paths.SystemConfigFile, "config file the service runs with")
