@@ -172,7 +172,16 @@ func TestSystemdService(t *testing.T) {
 	if now := svc.show("MainPID")["MainPID"]; now != pid {
 		t.Fatalf("reload restarted chatd (MainPID %s → %s)", pid, now)
 	}
+	if st := svc.show("StatusText")["StatusText"]; st != "serving on "+chatAddr+"; configuration reloaded" {
+		t.Errorf("StatusText after the reload = %q (RELOADING=1/READY=1 not seen?)", st)
+	}
 	svc.echo(kept, "still here")
+	// chatctl reload does the same over the admin socket, for group chatd too.
+	sb.must(ctx, 10*time.Second, "sed", "-i", `s/^  level: .*/  level: "debug"/`, "/etc/chatd/chatd.yaml")
+	if out := sb.must(ctx, 15*time.Second, "runuser", "-u", "member", "--", "chatctl", "reload"); !strings.Contains(out, "applied log.level") {
+		t.Errorf("chatctl reload as a member of group chatd: %q", out)
+	}
+	svc.echo(kept, "and here")
 	c2, c3 := svc.connect(), svc.connect()
 	full, err := sb.dial(chatAddr)
 	if err != nil {
