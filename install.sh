@@ -47,6 +47,7 @@ EOF
 }
 
 say() { printf '%s\n' "$*"; }
+next() { printf '  %-40s # %s\n' "$1" "$2"; }
 note() { printf 'install.sh: %s\n' "$*" >&2; }
 die() {
 	printf 'install.sh: error: %s\n' "$*" >&2
@@ -134,7 +135,7 @@ uninstall() {
 	for b in $BINARIES; do
 		rm -f "$BIN/$b"
 	done
-	say "removed the chatd service and $BIN/chatd, chatctl and chat"
+	say "removed $BIN/chatd, $BIN/chatctl and $BIN/chat"
 	if [ "$PURGE" = 1 ]; then
 		rm -rf "$CONFIG_DIR" "$STATE_DIR"
 		if [ "$OS" != Darwin ]; then
@@ -286,8 +287,9 @@ install_config() {
 	mkdir -p "$CONFIG_DIR"
 	chmod 0755 "$CONFIG_DIR"
 	render_config "$TMP/chatd.yaml"
+	# Readable by chatd's group (Linux) or the admin group (macOS): the
+	# service reads it, and chatctl reads admin.socket from it.
 	group=$ADMIN_GROUP
-	[ "$OS" != Darwin ] || group=wheel
 	if [ ! -e "$CONFIG" ]; then
 		cp "$TMP/chatd.yaml" "$CONFIG"
 		chown "root:$group" "$CONFIG"
@@ -342,21 +344,20 @@ install_service() {
 	fi
 	wait_ready
 	listen=$("$BIN/chatd" config show --config "$CONFIG" | sed -n 's/^listen: "\(.*\)"$/\1/p')
-	cat <<EOF
-
-chatd is running ($platform) and answers on $listen.
-  config: $CONFIG (after editing: chatctl reload, or systemctl reload chatd)
-  state:  $STATE_DIR
-  admin:  $SOCKET (root and group $ADMIN_GROUP)
-Next:
-  chat --addr $listen             # talk to it
-  chatctl list                    # connected clients (root or group $ADMIN_GROUP)
-EOF
+	say ""
+	say "chatd is running ($platform) and answers on $listen."
+	say "  config: $CONFIG (after editing it: chatctl reload)"
+	say "  state:  $STATE_DIR"
+	say "  admin:  $SOCKET (root and group $ADMIN_GROUP)"
+	say "Next:"
+	next "chat --addr $listen" "talk to it"
+	next "chatctl list" "the connected clients (root or group $ADMIN_GROUP)"
 	if [ "$OS" != Darwin ]; then
-		say "  usermod -aG $ADMIN_GROUP USER       # let USER run chatctl (takes effect at their next login)"
-		say "  journalctl -u chatd -f          # the service's log"
+		next "sudo usermod -aG $ADMIN_GROUP USER" "let USER run chatctl (from their next login)"
+		next "journalctl -u chatd -f" "the service's log"
 	else
-		say "  tail -f /var/log/chatd.err.log  # the service's log"
+		next "sudo dseditgroup -o edit -a USER -t user admin" "let USER run chatctl"
+		next "tail -f /var/log/chatd.err.log" "the service's log"
 	fi
 }
 

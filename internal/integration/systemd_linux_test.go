@@ -237,6 +237,21 @@ func TestSystemdService(t *testing.T) {
 	}
 	sb.must(ctx, 10*time.Second, "test", "-f", "/etc/chatd/chatd.yaml")
 	sb.must(ctx, 10*time.Second, "test", "-f", "/var/lib/chatd/client-ids")
+
+	// --- --purge (after the plain uninstall: it must cope with no binary)
+	out = sb.must(ctx, 2*time.Minute, install, "--uninstall", "--purge")
+	t.Logf("install.sh --uninstall --purge:\n%s", out)
+	for _, p := range []string{"/etc/chatd", "/var/lib/chatd"} {
+		if _, err := sb.output(ctx, 10*time.Second, "test", "!", "-e", p); err != nil {
+			t.Errorf("%s left after --purge", p)
+		}
+	}
+	if _, err := sb.output(ctx, 10*time.Second, "id", "chatd"); err == nil {
+		t.Errorf("user chatd left after --purge")
+	}
+	if _, err := sb.output(ctx, 10*time.Second, "getent", "group", "chatd"); err == nil {
+		t.Errorf("group chatd left after --purge")
+	}
 }
 
 // requireSandbox skips unless a throwaway systemd can be booted here, and
