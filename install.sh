@@ -325,7 +325,7 @@ install_service() {
 	platform=$("$BIN/chatd" service platform) || {
 		note "no service manager to install chatd under: ${platform#none: }"
 		say "chatd is installed but not as a service. Run it in the foreground:"
-		say "  sudo -u $SERVICE_USER $BIN/chatd run --config $CONFIG"
+		say "  sudo $BIN/chatd run --config $CONFIG"
 		return 0
 	}
 	"$BIN/chatd" service install --replace --config "$CONFIG" "$SERVICE_USER_FLAG" >/dev/null ||
