@@ -25,6 +25,7 @@ type Program struct {
 // Run runs p until SIGINT or SIGTERM: Start, then SIGHUP → Reload as often
 // as it comes, then Stop. It returns Start's error, or Stop's.
 //
+// A second SIGINT or SIGTERM while Stop drains ends the process at once.
 // The signal handlers are installed before Start, so a SIGHUP or SIGTERM
 // sent the moment the service manager sees it ready (systemctl reload
 // right after start, say) cannot kill the process with the default action.
@@ -46,6 +47,9 @@ func Run(p Program) error {
 				continue
 			}
 			p.Log.Info("signal received", "signal", sig.String())
+			// A second SIGINT or SIGTERM during the drain ends chatd at
+			// once, as an impatient operator expects.
+			signal.Reset(syscall.SIGINT, syscall.SIGTERM)
 			return
 		}
 	}
