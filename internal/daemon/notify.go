@@ -14,7 +14,15 @@ import (
 
 // notifyReady says the chat listener and the admin socket are up.
 func (d *Daemon) notifyReady() {
-	d.notify(sd.SdNotifyReady + "\nSTATUS=serving on " + d.Addr().String())
+	d.notify(sd.SdNotifyReady + "\nSTATUS=" + d.servingStatus())
+}
+
+// servingStatus is the STATUS= line while chatd serves.
+func (d *Daemon) servingStatus() string {
+	if a := d.Addr(); a != nil {
+		return "serving on " + a.String()
+	}
+	return "not listening"
 }
 
 // notifyReloading says a reload has begun. MONOTONIC_USEC lets systemd 253+

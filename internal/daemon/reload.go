@@ -56,7 +56,7 @@ func (d *Daemon) Reload() (ReloadResult, error) {
 		d.notifyReloaded("reload rejected: " + err.Error())
 		return res, err
 	}
-	d.notifyReloaded("serving on " + d.Addr().String() + "; configuration reloaded")
+	d.notifyReloaded(d.servingStatus() + "; configuration reloaded")
 	return res, nil
 }
 

@@ -190,6 +190,27 @@ func TestReloadRejectsAnInvalidConfigAndKeepsTheOldOne(t *testing.T) {
 	}
 }
 
+// Reload before Start (nothing listens yet) applies the settings too.
+func TestReloadBeforeStart(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "chatd.yaml")
+	os.WriteFile(file, []byte(fmt.Sprintf("state_dir: %s\nmax_clients: 5\n", dir)), 0o600)
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	config.AddFlags(fs)
+	fs.Parse([]string{"--config", file})
+	cfg, err := config.Load(fs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := logging.New(&syncBuf{}, "text", "info")
+	d := New(cfg, log)
+	d.SetConfigSource(func() (*config.Config, error) { return config.Load(fs) })
+	os.WriteFile(file, []byte(fmt.Sprintf("state_dir: %s\nmax_clients: 6\n", dir)), 0o600)
+	if _, err := d.Reload(); err != nil || d.Server().Settings().MaxClients != 6 {
+		t.Fatalf("Reload: %v, max_clients %d", err, d.Server().Settings().MaxClients)
+	}
+}
+
 func TestReloadWithoutSource(t *testing.T) {
 	log, _ := logging.New(&syncBuf{}, "text", "info")
 	cfg := config.Defaults()
