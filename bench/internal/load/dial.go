@@ -6,10 +6,7 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
-
-	"golang.org/x/sys/unix"
 )
 
 // sourceAddrs is how many distinct local addresses SpreadSource rotates
@@ -35,18 +32,7 @@ func (d *dialer) dial(ctx context.Context, i int) (*net.TCPConn, error) {
 	nd := net.Dialer{Timeout: d.cfg.DialTimeout, KeepAlive: -1}
 	if d.cfg.SpreadSource && d.target.Addr().Is4() {
 		nd.LocalAddr = &net.TCPAddr{IP: sourceIP(d.cfg.SourceOffset + i).AsSlice()}
-		// Let connect(), not bind(), pick the port, so a port is unique
-		// per 4-tuple rather than per local address.
-		nd.Control = func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
+		nd.Control = bindAddressNoPort
 	}
 	c, err := nd.DialContext(ctx, "tcp", d.target.String())
 	if err != nil {
