@@ -72,3 +72,26 @@ func TestInstallShRefusesNonRoot(t *testing.T) {
 		t.Fatalf("as non-root: exit %d:\n%s", code, out)
 	}
 }
+
+// install.sh builds before it changes anything, so a missing or old Go is
+// safe to try as root on the host: it stops at the check.
+func TestInstallShRefusesOldOrMissingGo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("install.sh checks Go only after the root check")
+	}
+	oldGo := filepath.Join(t.TempDir(), "go")
+	if err := os.WriteFile(oldGo, []byte("#!/bin/sh\necho go1.20.14\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, c := range map[string]struct{ goPath, want string }{
+		"old":     {oldGo, "Go 1.20.14 is too old: chatd needs Go 1.26"},
+		"missing": {"/nonexistent/go", "is not a command"},
+	} {
+		cmd := exec.Command(installSh(t), "--no-start", "--prefix", t.TempDir())
+		cmd.Env = append(os.Environ(), "GO="+c.goPath)
+		code, out := exitCode(t, cmd)
+		if code != 1 || !strings.Contains(out, c.want) {
+			t.Errorf("%s Go: exit %d, want 1 saying %q:\n%s", name, code, c.want, out)
+		}
+	}
+}
