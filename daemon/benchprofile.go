@@ -12,12 +12,21 @@ import (
 	"net/http"
 	_ "net/http/pprof" // registers /debug/pprof/ on http.DefaultServeMux
 	"os"
+	"runtime"
+	"strconv"
 )
 
 // benchProfileEnv names the loopback address to serve net/http/pprof on.
 const benchProfileEnv = "CHATD_BENCH_PPROF"
 
+// benchMemRateEnv, if set, is runtime.MemProfileRate: 1 records every
+// allocation, for exact heap profiles of idle connections.
+const benchMemRateEnv = "CHATD_BENCH_MEMPROFILERATE"
+
 func init() {
+	if r, err := strconv.Atoi(os.Getenv(benchMemRateEnv)); err == nil && r > 0 {
+		runtime.MemProfileRate = r
+	}
 	addr := os.Getenv(benchProfileEnv)
 	if addr == "" {
 		return

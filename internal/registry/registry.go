@@ -60,6 +60,9 @@ func (c *Client) AddIn(n int, now time.Time) {
 // AddOut records n bytes sent.
 func (c *Client) AddOut(n int) { c.bytesOut.Add(uint64(n)) }
 
+// LastActive is when the client last sent something (or connected).
+func (c *Client) LastActive() time.Time { return time.Unix(0, c.lastActive.Load()) }
+
 // BytesIn is the number of bytes received from the client so far.
 func (c *Client) BytesIn() uint64 { return c.bytesIn.Load() }
 

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -43,20 +44,51 @@ type stopRequest struct {
 }
 
 // conn is one client connection.
+//
+// Its goroutine must stay shallow: an idle connection costs little more
+// than its goroutine's stack, and that stack stays at the runtime's
+// minimum (2 KiB) only if everything the goroutine runs while the client
+// is connected — waiting, reading, answering — fits in it, and if it parks
+// at a small depth (the runtime sizes new stacks from the average depth of
+// the parked ones). So the connect-time work (registration, the connect
+// log line) runs on the accept loop's goroutine, and the end-of-life work
+// (the disconnect log line, linger) only once the loop has returned.
+// TestIdleConnectionStackStaysSmall guards this.
+//
+// Every idle connection holds one, so it is kept small (224 bytes, a size
+// class of its own); what most connections never need is in connExtra.
 type conn struct {
 	srv    *Server
 	nc     net.Conn
 	client registry.Client
 	stop   atomic.Pointer[stopRequest]
-	up     *upcase.Stream
-	scan   *phrase.Scanner
-	wait   readWaiter
+	scan   *phrase.Scanner // from the first chunk that could hold the phrase
+	io     rawIO
+	extra  *connExtra // nil until needed
+}
+
+// connExtra is the state only some connections need.
+type connExtra struct {
+	up       *upcase.Stream // from the first byte that is not ASCII
+	greeting []byte         // sent first, then dropped
+	// When the idle_timeout read deadline was last moved, and for which
+	// timeout; see armIdleDeadline.
+	idleAt  time.Time
+	idleFor time.Duration
 }
 
 func newConn(s *Server, nc net.Conn) *conn {
-	c := &conn{srv: s, nc: nc, up: upcase.New(), scan: phrase.New(phrase.Close)}
-	c.wait.init(nc)
+	c := &conn{srv: s, nc: nc}
+	c.io.init(nc)
 	return c
+}
+
+// more returns the connection's connExtra, creating it if need be.
+func (c *conn) more() *connExtra {
+	if c.extra == nil {
+		c.extra = &connExtra{}
+	}
+	return c.extra
 }
 
 // Kick implements registry.Kicker.
@@ -79,121 +111,190 @@ func (c *conn) requestStop(reason Reason, note string) {
 
 var aLongTimeAgo = time.Unix(1, 0)
 
-// serve answers the connection until it ends, then unregisters it.
-func (c *conn) serve() {
+// start registers the connection and logs it; it runs on the accept loop's
+// goroutine, before the connection's own starts (see conn).
+func (c *conn) start() {
 	s := c.srv
-	now := time.Now()
-	c.client.Init(c, c.nc.RemoteAddr(), c.nc.LocalAddr(), now)
+	c.client.Init(c, c.nc.RemoteAddr(), c.nc.LocalAddr(), time.Now())
 	id := s.reg.Add(&c.client)
 	if s.closing.Load() {
 		c.requestStop(ReasonShutdown, "")
 	}
+	if st := s.settings.Load(); st.Greeting != "" {
+		c.more().greeting = []byte(expand(st.Greeting, id, "") + "\n")
+	}
 	s.log.Info("client connected", "id", id, "remote", c.client.RemoteAddr.String())
+}
 
-	reason, err := c.safeLoop()
+// serve is the connection's goroutine: it answers until the connection
+// ends, then unregisters it.
+func (c *conn) serve() {
+	reason, err := c.loop()
+	c.end(reason, err)
+}
+
+// end closes the connection for reason, counts and logs it, and
+// unregisters it.
+func (c *conn) end(reason Reason, err error) {
+	s := c.srv
+	defer s.conns.Done()
+	defer s.active.Add(-1)
 	c.finish(reason)
 
 	// Count and log before unregistering: whoever sees the client gone
 	// from the registry also sees its final figures.
 	s.stats.addClosed(reason, c.client.BytesIn(), c.client.BytesOut())
-	attrs := []any{"id", id, "remote", c.client.RemoteAddr.String(),
-		"duration", time.Since(now).Round(time.Millisecond).String(),
+	attrs := []any{"id", c.client.ID, "remote", c.client.RemoteAddr.String(),
+		"duration", time.Since(c.client.ConnectedAt).Round(time.Millisecond).String(),
 		"bytes_in", c.client.BytesIn(), "bytes_out", c.client.BytesOut(), "reason", string(reason)}
 	if err != nil {
 		attrs = append(attrs, "err", err.Error())
 	}
 	s.log.Info("client disconnected", attrs...)
-	s.reg.Remove(id)
+	s.reg.Remove(c.client.ID)
 	if reason == ReasonClosePhrase || reason == ReasonKicked || reason == ReasonShutdown {
 		c.linger()
 	}
 }
 
-// safeLoop runs loop and turns a panic into a disconnect of this client
-// alone.
-func (c *conn) safeLoop() (reason Reason, err error) {
+// loop reads and answers until the connection ends and says why. A panic
+// while serving turns into a disconnect of this client alone.
+func (c *conn) loop() (reason Reason, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.srv.log.Error("panic while serving client; dropping it", "id", c.client.ID,
-				"panic", fmtPanic(p), "stack", string(debug.Stack()))
-			reason, err = ReasonPanic, nil
+			reason, err = c.panicked(p)
 		}
 	}()
-	return c.loop()
-}
-
-// loop reads and answers until the connection ends and says why.
-func (c *conn) loop() (Reason, error) {
-	st := c.srv.settings.Load()
-	if st.Greeting != "" {
-		if err := c.write([]byte(expand(st.Greeting, c.client.ID, "") + "\n")); err != nil {
+	if c.extra != nil && c.extra.greeting != nil {
+		err := c.write(c.extra.greeting)
+		c.extra.greeting = nil
+		if err != nil {
 			return c.writeFailure(err)
 		}
 	}
 	for {
-		st = c.srv.settings.Load()
-		if st.IdleTimeout > 0 {
-			c.nc.SetReadDeadline(time.Now().Add(st.IdleTimeout))
-		}
 		if c.stop.Load() != nil {
 			return c.stopReason(), nil
 		}
-		// Wait without holding a buffer: an idle client costs no read
-		// buffer at all.
-		if err := c.wait.wait(); err != nil {
-			return c.readFailure(err)
+		if st := c.srv.settings.Load(); st.IdleTimeout > 0 || c.extra != nil && c.extra.idleFor != 0 {
+			c.armIdleDeadline(st.IdleTimeout)
 		}
-		reason, err, done := c.readAndAnswer()
-		if done {
-			return reason, err
+		// Wait for data without holding a buffer: an idle client costs
+		// no read buffer at all.
+		data, rerr := c.io.read(c.nc)
+		if len(data) > 0 {
+			c.client.AddIn(len(data), time.Now())
+			if onRead != nil {
+				onRead(data)
+			}
+			earlier, now, found := c.feed(data)
+			werr := c.answer(earlier, now, found)
+			c.io.release()
+			if werr != nil {
+				return c.writeFailure(werr)
+			}
+			if found {
+				return ReasonClosePhrase, nil
+			}
+			continue
 		}
+		c.io.release()
+		switch {
+		case rerr == io.EOF:
+			var rest []byte
+			if c.scan != nil {
+				rest = c.scan.Flush()
+			}
+			if werr := c.answer(rest, nil, true); werr != nil {
+				return c.writeFailure(werr)
+			}
+			return ReasonEOF, nil
+		case rerr == nil:
+			continue
+		case c.idleExtended(rerr):
+			continue
+		}
+		return c.readFailure(rerr)
 	}
 }
 
-// readAndAnswer reads what is available and answers it. done reports that
-// the connection has ended, for the reason given.
-func (c *conn) readAndAnswer() (reason Reason, err error, done bool) {
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	buf := *bp
-	for {
-		n, rerr := c.nc.Read(buf)
-		if n > 0 {
-			c.client.AddIn(n, time.Now())
-			if onRead != nil {
-				onRead(buf[:n])
-			}
-			earlier, now, found := c.scan.Feed(buf[:n])
-			if werr := c.answer(earlier, now, found); werr != nil {
-				r, e := c.writeFailure(werr)
-				return r, e, true
-			}
-			if found {
-				return ReasonClosePhrase, nil, true
-			}
+// feed passes a chunk through the close-phrase scanner (see
+// phrase.Scanner.Feed). Until a chunk contains the phrase's first byte
+// there is nothing the scanner could hold back or find, so it is only
+// created then: most clients never need one.
+func (c *conn) feed(data []byte) (earlier, now []byte, found bool) {
+	if c.scan == nil {
+		if bytes.IndexByte(data, phrase.Close[0]) < 0 {
+			return nil, data, false
 		}
-		if rerr != nil {
-			if errors.Is(rerr, io.EOF) {
-				if werr := c.answer(c.scan.Flush(), nil, true); werr != nil {
-					r, e := c.writeFailure(werr)
-					return r, e, true
-				}
-				return ReasonEOF, nil, true
-			}
-			r, e := c.readFailure(rerr)
-			return r, e, true
+		c.scan = phrase.New(phrase.Close)
+	}
+	return c.scan.Feed(data)
+}
+
+// panicked logs a panic that ended the connection's loop.
+//
+//go:noinline
+func (c *conn) panicked(p any) (Reason, error) {
+	c.srv.log.Error("panic while serving client; dropping it", "id", c.client.ID,
+		"panic", fmtPanic(p), "stack", string(debug.Stack()))
+	return ReasonPanic, nil
+}
+
+// armIdleDeadline keeps a read deadline of idle_timeout after the last data
+// read. Moving a deadline costs a timer update, so it is moved only when it
+// was set more than idle/8 ago; one that then fires early is extended by
+// idleExtended rather than ending the connection. idle 0 clears it.
+func (c *conn) armIdleDeadline(idle time.Duration) {
+	x := c.more()
+	if idle <= 0 {
+		if x.idleFor != 0 {
+			x.idleFor = 0
+			c.nc.SetReadDeadline(time.Time{})
+			c.keepStopReadDeadline()
 		}
-		if n < len(buf) {
-			// Drained what was there; go back to waiting without a buffer.
-			return "", nil, false
-		}
+		return
+	}
+	now := time.Now()
+	if idle == x.idleFor && now.Sub(x.idleAt) < idle/8 {
+		return
+	}
+	x.idleAt, x.idleFor = now, idle
+	c.nc.SetReadDeadline(now.Add(idle))
+	c.keepStopReadDeadline()
+}
+
+// idleExtended reports whether err is an idle deadline that fired before
+// idle_timeout had passed since the last data, and if so moves the
+// deadline to where it belongs.
+func (c *conn) idleExtended(err error) bool {
+	x := c.extra
+	if x == nil || x.idleFor <= 0 || c.stop.Load() != nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false
+	}
+	now := time.Now()
+	due := c.client.LastActive().Add(x.idleFor)
+	if !now.Before(due) {
+		return false
+	}
+	x.idleAt = now
+	c.nc.SetReadDeadline(due)
+	c.keepStopReadDeadline()
+	return true
+}
+
+// keepStopReadDeadline puts back the past read deadline of a stop request
+// that came while the deadline was being moved (see requestStop).
+func (c *conn) keepStopReadDeadline() {
+	if c.stop.Load() != nil {
+		c.nc.SetReadDeadline(aLongTimeAgo)
 	}
 }
 
 // answer writes the uppercase form of earlier followed by now. final means
 // the stream ends here: a cut UTF-8 character is passed through as is.
 func (c *conn) answer(earlier, now []byte, final bool) error {
-	if len(earlier) == 0 && c.up.Pending() == 0 && upcase.IsASCII(now) {
+	if len(earlier) == 0 && (c.extra == nil || c.extra.up == nil || c.extra.up.Pending() == 0) && upcase.IsASCII(now) {
 		// The common case: answer in place, no copy.
 		upcase.UpperASCIIInPlace(now)
 		if len(now) == 0 {
@@ -201,11 +302,15 @@ func (c *conn) answer(earlier, now []byte, final bool) error {
 		}
 		return c.write(now)
 	}
+	x := c.more()
+	if x.up == nil {
+		x.up = upcase.New()
+	}
 	op := outBufs.Get().(*[]byte)
-	out := c.up.Append((*op)[:0], earlier)
-	out = c.up.Append(out, now)
+	out := x.up.Append((*op)[:0], earlier)
+	out = x.up.Append(out, now)
 	if final {
-		out = c.up.Flush(out)
+		out = x.up.Flush(out)
 	}
 	var err error
 	if len(out) > 0 {
@@ -218,15 +323,48 @@ func (c *conn) answer(earlier, now []byte, final bool) error {
 	return err
 }
 
-// write sends b within the write timeout.
+// write sends b. A client that does not read must not hold the server up
+// for more than write_timeout, but a deadline costs a timer update, so it
+// is only set once a write would block: most writes go straight into the
+// socket's buffer and need none. A client that never reads is dropped
+// write_timeout after its buffers filled up.
 func (c *conn) write(b []byte) error {
-	st := c.srv.settings.Load()
-	if st.WriteTimeout > 0 {
-		c.nc.SetWriteDeadline(time.Now().Add(st.WriteTimeout))
+	if c.io.rc == nil {
+		if wt := c.srv.settings.Load().WriteTimeout; wt > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(wt))
+			c.keepStopDeadline()
+		}
+		n, err := c.nc.Write(b)
+		c.client.AddOut(n)
+		return err
 	}
-	n, err := c.nc.Write(b)
+	n, err := c.io.write(c.nc, b, false)
+	if err == nil && len(c.io.out) > 0 {
+		// The socket's buffer is full: wait, within the deadline.
+		wt := c.srv.settings.Load().WriteTimeout
+		if wt > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(wt))
+			c.keepStopDeadline()
+		}
+		var m int
+		m, err = c.io.write(c.nc, c.io.out, true)
+		n += m
+		if wt > 0 && err == nil {
+			c.nc.SetWriteDeadline(time.Time{})
+			c.keepStopDeadline()
+		}
+	}
+	c.io.out = nil
 	c.client.AddOut(n)
 	return err
+}
+
+// keepStopDeadline puts back the short write deadline of a stop request
+// that came while the deadline was being moved (see requestStop).
+func (c *conn) keepStopDeadline() {
+	if c.stop.Load() != nil {
+		c.nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
+	}
 }
 
 func (c *conn) stopReason() Reason {

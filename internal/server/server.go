@@ -136,11 +136,8 @@ func (s *Server) handle(nc net.Conn) {
 		return
 	}
 	c := newConn(s, nc)
-	go func() {
-		defer s.conns.Done()
-		defer s.active.Add(-1)
-		c.serve()
-	}()
+	c.start()
+	go c.serve()
 }
 
 // reject tells a connection beyond max_clients that the server is full and

@@ -78,6 +78,8 @@ func TestClosePhraseAnswersWhatPrecedesItAndCloses(t *testing.T) {
 		{"false start", []string{"x CLOSE", " SOCKS CLOSE SOCKET"}, "X CLOSE SOCKS "},
 		{"lower case is not the phrase", []string{"close socket\n", "CLOSE SOCKET"}, "CLOSE SOCKET\n"},
 		{"after newline", []string{"hi\nCLOSE SOCKET\n"}, "HI\n"},
+		{"no capital C before", []string{"abc ", "xyz ", "CLOSE SOCKET"}, "ABC XYZ "},
+		{"phrase start after plain chunks", []string{"abc ", "CLOSE", " SOCKET"}, "ABC "},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -244,6 +246,61 @@ func TestIdleTimeout(t *testing.T) {
 	ts.waitClients(t, 0)
 	if n := ts.srv.Stats().Disconnects(ReasonIdleTimeout); n != 1 {
 		t.Fatalf("idle-timeout disconnects = %d", n)
+	}
+}
+
+// The idle deadline is moved lazily (see armIdleDeadline); a client that
+// keeps talking is never dropped, and one that stops is dropped
+// idle_timeout after its last data, not earlier.
+func TestIdleTimeoutCountsFromLastData(t *testing.T) {
+	st := defaultSettings()
+	st.IdleTimeout = 400 * time.Millisecond
+	ts := startServer(t, st)
+	c := ts.dial(t)
+	start := time.Now()
+	var last time.Time
+	for {
+		last = time.Now()
+		mustWrite(t, c, "x")
+		if got := readN(t, c, 1); got != "X" {
+			t.Fatalf("got %q", got)
+		}
+		if time.Since(start) > 1200*time.Millisecond {
+			break
+		}
+		// More often than idle/8: the deadline is not moved every time,
+		// so it fires early and must be extended.
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := readToEOF(t, c); got != "" {
+		t.Fatalf("got %q", got)
+	}
+	if d := time.Since(last); d < 400*time.Millisecond {
+		t.Fatalf("dropped %v after the last data, want about the 400ms idle timeout", d)
+	}
+	ts.waitClients(t, 0)
+	if n := ts.srv.Stats().Disconnects(ReasonIdleTimeout); n != 1 {
+		t.Fatalf("idle-timeout disconnects = %d", n)
+	}
+}
+
+// Turning idle_timeout off on a live server clears the deadline already
+// set on idle connections.
+func TestIdleTimeoutTurnedOffLive(t *testing.T) {
+	st := defaultSettings()
+	st.IdleTimeout = 300 * time.Millisecond
+	ts := startServer(t, st)
+	c := ts.dial(t)
+	mustWrite(t, c, "a")
+	readN(t, c, 1)
+	st.IdleTimeout = 0
+	ts.srv.SetSettings(st)
+	mustWrite(t, c, "b") // the next loop turn sees the new setting
+	readN(t, c, 1)
+	time.Sleep(600 * time.Millisecond)
+	mustWrite(t, c, "still")
+	if got := readN(t, c, 5); got != "STILL" {
+		t.Fatalf("got %q", got)
 	}
 }
 
