@@ -124,6 +124,8 @@ func TestAssignmentScenario(t *testing.T) {
 	if got, err := testbin.ReadFull(c2, 6, 5*time.Second); err != nil || string(got) != "AGAIN\n" {
 		t.Fatalf("client 2 got %q, %v", got, err)
 	}
+	// The log reaches us through a pipe: wait for the second line.
+	testbin.Poll(5*time.Second, func() bool { return len(d.LogRecords("client connected")) >= 2 })
 	connected := d.LogRecords("client connected")
 	if len(connected) != 2 || connected[0]["id"] != float64(1) || connected[1]["id"] != float64(2) {
 		t.Fatalf("connect log records = %v, want ids 1 then 2", connected)
