@@ -85,9 +85,9 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 		r.buf = readBufs.Get().(*[]byte)
 	}
 	for {
-		n, err := unix.Read(int(fd), *r.buf)
-		switch err {
-		case nil:
+		n, errno := sysRead(fd, *r.buf)
+		switch errno {
+		case 0:
 			r.n = int32(n)
 			return true
 		case unix.EINTR:
@@ -97,7 +97,7 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 			r.buf = nil
 			return false
 		}
-		r.errno = uint32(err.(syscall.Errno))
+		r.errno = uint32(errno)
 		return true
 	}
 }
@@ -134,14 +134,14 @@ func (r *rawIO) write(nc net.Conn, b []byte, wait bool) (int, error) {
 // buffer is full, wait".
 func (r *rawIO) writeSome(fd uintptr) bool {
 	for len(r.out) > 0 {
-		n, err := unix.Write(int(fd), r.out)
+		n, errno := sysWrite(fd, r.out)
 		switch {
-		case err == unix.EINTR:
+		case errno == unix.EINTR:
 			continue
-		case err == unix.EAGAIN:
+		case errno == unix.EAGAIN:
 			return !r.wait
-		case err != nil:
-			r.errno = uint32(err.(syscall.Errno))
+		case errno != 0:
+			r.errno = uint32(errno)
 			return true
 		case n == 0:
 			r.errno = uint32(unix.EIO) // write(2) on a socket sends something or fails
