@@ -3,12 +3,10 @@ package e2e
 import (
 	"bytes"
 	"fmt"
-	"io"
 	"math/rand/v2"
 	"net"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -47,50 +45,31 @@ func randomPayload(r *rand.Rand, n int) []byte {
 func TestFiveHundredConcurrentClientsGetExactAnswers(t *testing.T) {
 	d := testbin.StartChatd(t, testbin.Options{})
 	const clients = 500
-	var wg sync.WaitGroup
-	errs := make(chan error, clients)
-	for i := range clients {
-		wg.Add(1)
+	// Connect everyone first: 500 goroutines computing oracles on two
+	// cores would otherwise starve their own dials past any timeout.
+	conns := dialAll(t, d.Addr, clients)
+	runClients(t, clients, func(i int, r *rand.Rand) error {
+		payload := randomPayload(r, 4<<10+r.IntN(60<<10))
+		want := oracle(payload)
+		c := conns[i]
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(2 * time.Minute))
 		go func() {
-			defer wg.Done()
-			r := rand.New(rand.NewPCG(uint64(i), 42))
-			payload := randomPayload(r, 4<<10+r.IntN(60<<10))
-			want := oracle(payload)
-			nc, err := net.DialTimeout("tcp", d.Addr, 10*time.Second)
-			if err != nil {
-				errs <- fmt.Errorf("client %d: dial: %v", i, err)
-				return
-			}
-			c := nc.(*net.TCPConn)
-			defer c.Close()
-			c.SetDeadline(time.Now().Add(60 * time.Second))
-			go func() {
-				// Random chunk sizes, so runes and everything else are
-				// split at arbitrary points.
-				for p := payload; len(p) > 0; {
-					n := min(len(p), 1+r.IntN(4096))
-					if _, err := c.Write(p[:n]); err != nil {
-						return
-					}
-					p = p[n:]
-				}
+			// Random chunk sizes, so runes and everything else are
+			// split at arbitrary points.
+			if sendInRandomChunks(c, r, payload, 4096) == nil {
 				c.CloseWrite()
-			}()
-			got, err := io.ReadAll(c)
-			if err != nil {
-				errs <- fmt.Errorf("client %d: read: %v", i, err)
-				return
-			}
-			if !bytes.Equal(got, want) {
-				errs <- fmt.Errorf("client %d: answer differs from the oracle at byte %d of %d", i, firstDiff(got, want), len(want))
 			}
 		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		got, err := readToFIN(c)
+		if err != nil {
+			return fmt.Errorf("read: %w", err)
+		}
+		if !bytes.Equal(got, want) {
+			return fmt.Errorf("answer differs from the oracle at byte %d of %d", firstDiff(got, want), len(want))
+		}
+		return nil
+	})
 }
 
 func firstDiff(a, b []byte) int {
