@@ -294,13 +294,18 @@ func (c *conn) keepStopReadDeadline() {
 // answer writes the uppercase form of earlier followed by now. final means
 // the stream ends here: a cut UTF-8 character is passed through as is.
 func (c *conn) answer(earlier, now []byte, final bool) error {
-	if len(earlier) == 0 && (c.extra == nil || c.extra.up == nil || c.extra.up.Pending() == 0) && upcase.IsASCII(now) {
-		// The common case: answer in place, no copy.
-		upcase.UpperASCIIInPlace(now)
-		if len(now) == 0 {
-			return nil
+	// done is how much of now is already answered in place.
+	done := 0
+	if len(earlier) == 0 && (c.extra == nil || c.extra.up == nil || c.extra.up.Pending() == 0) {
+		// The common case, ASCII: uppercase in place and send, one pass
+		// over the data and no copy.
+		done = upcase.UpperASCIIPrefixInPlace(now)
+		if done == len(now) {
+			if done == 0 {
+				return nil
+			}
+			return c.write(now)
 		}
-		return c.write(now)
 	}
 	x := c.more()
 	if x.up == nil {
@@ -308,7 +313,10 @@ func (c *conn) answer(earlier, now []byte, final bool) error {
 	}
 	op := outBufs.Get().(*[]byte)
 	out := x.up.Append((*op)[:0], earlier)
-	out = x.up.Append(out, now)
+	// now[:done] is ASCII already in capitals, and nothing is pending:
+	// what the Stream would have made of it.
+	out = append(out, now[:done]...)
+	out = x.up.Append(out, now[done:])
 	if final {
 		out = x.up.Flush(out)
 	}
