@@ -110,6 +110,7 @@ func authorize(p policy, log *slog.Logger, next http.Handler) http.Handler {
 		who := peerOf(r.Context())
 		if who.err != nil {
 			log.Warn("admin request refused: cannot identify the caller", "err", who.err.Error())
+			w.Header().Set("Connection", "close")
 			writeError(w, http.StatusForbidden, "permission denied: chatd cannot identify the caller")
 			return
 		}
@@ -120,6 +121,9 @@ func authorize(p policy, log *slog.Logger, next http.Handler) http.Handler {
 		if !ok {
 			log.Warn("admin request refused", "uid", who.cred.UID, "pid", who.cred.PID,
 				"method", r.Method, "path", r.URL.Path)
+			// Nothing else will be allowed on this connection either: do
+			// not let it hold one of the admin API's places.
+			w.Header().Set("Connection", "close")
 			writeError(w, http.StatusForbidden, p.denyUsage)
 			return
 		}

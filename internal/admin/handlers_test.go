@@ -406,8 +406,12 @@ func TestForbiddenComesBeforeRouting(t *testing.T) {
 		t.Skip("the test's stranger is us")
 	}
 	for _, target := range []string{"/nope", "/v1/clients/abc", "/metrics"} {
-		if msg := errorOf(t, f.do(stranger, "GET", target, nil), 403); !strings.HasPrefix(msg, "permission denied: run as root") {
+		w := f.do(stranger, "GET", target, nil)
+		if msg := errorOf(t, w, 403); !strings.HasPrefix(msg, "permission denied: run as root") {
 			t.Errorf("%s: %q", target, msg)
+		}
+		if w.Header().Get("Connection") != "close" {
+			t.Errorf("%s: a refused caller's connection is kept open", target)
 		}
 	}
 	r := httptest.NewRequest("GET", "/v1/status", nil) // no credentials at all

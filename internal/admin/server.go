@@ -112,18 +112,20 @@ func Start(opts Options) (*Server, error) {
 		s.log.Info("removed stale admin socket left by an earlier chatd", "socket", opts.Socket)
 	}
 	s.socket = own
+	limited := newLimitListener(ln, maxConns, s.log)
 	s.http = &http.Server{
-		Handler:           s.Handler(),
+		Handler:           limited.serving(s.Handler()),
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ConnContext:       connContext,
+		ConnContext:       limited.connContext,
+		ConnState:         limited.connState,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.served = make(chan error, 1)
-	go func() { s.served <- s.http.Serve(newLimitListener(ln, maxConns)) }()
+	go func() { s.served <- s.http.Serve(limited) }()
 	s.log.Info("admin API listening", "socket", opts.Socket, "mode", fmt.Sprintf("%04o", opts.Mode),
 		"group", opts.Group)
 	return s, nil
