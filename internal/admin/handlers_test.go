@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -428,3 +430,44 @@ func TestUnknownGroupIsAStartError(t *testing.T) {
 }
 
 func itoa(n int) string { return adminapi.FormatID(uint64(n)) }
+
+// The mux answers a request target of "*" with a bodiless 400 of its own:
+// it is JSON like every other error.
+func TestStarTargetIsAJSONError(t *testing.T) {
+	f := newFixture(t, "")
+	for _, method := range []string{"GET", "DELETE", "OPTIONS"} {
+		r := httptest.NewRequest(method, "/", nil)
+		r.RequestURI, r.URL.Path = "*", "*"
+		r = r.WithContext(withPeer(r.Context(), peer{cred: root}))
+		w := httptest.NewRecorder()
+		f.srv.Handler().ServeHTTP(w, r)
+		if msg := errorOf(t, w, 400); msg != "request target * is not an endpoint" {
+			t.Errorf("%s *: %q", method, msg)
+		}
+	}
+}
+
+// net/http answers "OPTIONS *" itself unless told not to, without asking
+// the handler, and so without authorization: the admin server does not
+// let it.
+func TestOptionsStarGoesThroughTheHandler(t *testing.T) {
+	sock := filepath.Join(shortDir(t), "o.sock")
+	if _, err := startAt(t, sock, 0o600, ""); err != nil {
+		t.Fatal(err)
+	}
+	c, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	io.WriteString(c, "OPTIONS * HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 400 || !strings.Contains(string(body), `"error"`) {
+		t.Fatalf("OPTIONS * answered %d %q; want the handler's JSON 400", resp.StatusCode, body)
+	}
+}

@@ -27,9 +27,10 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, adminapi.Error{Error: msg})
 }
 
-// jsonErrors makes the answers net/http writes itself (the mux's 404 and
-// 405, an oversized body) JSON like every other answer of the API. Those
-// are the only plain-text errors: the handlers write JSON.
+// jsonErrors makes the error answers net/http writes itself (the mux's
+// 404 and 405 in plain text, its bodiless 400 for a request target of
+// "*", an oversized body) JSON like every other answer of the API: any
+// error that is not JSON already is replaced. The handlers write JSON.
 func jsonErrors(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next.ServeHTTP(&errorRewriter{ResponseWriter: w, r: r}, r)
@@ -44,7 +45,7 @@ type errorRewriter struct {
 
 func (e *errorRewriter) WriteHeader(status int) {
 	h := e.Header()
-	if status < 400 || !strings.HasPrefix(h.Get("Content-Type"), "text/plain") {
+	if status < 400 || h.Get("Content-Type") == "application/json" {
 		e.ResponseWriter.WriteHeader(status)
 		return
 	}
@@ -67,6 +68,10 @@ func plainErrorMessage(status int, r *http.Request, allow string) string {
 	switch status {
 	case http.StatusNotFound:
 		return "no such endpoint: " + r.URL.Path
+	case http.StatusBadRequest:
+		if r.RequestURI == "*" {
+			return "request target * is not an endpoint"
+		}
 	case http.StatusMethodNotAllowed:
 		return "method " + r.Method + " is not allowed on " + r.URL.Path + " (allowed: " + allow + ")"
 	}

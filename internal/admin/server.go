@@ -122,7 +122,10 @@ func Start(opts Options) (*Server, error) {
 		MaxHeaderBytes:    maxHeaderBytes,
 		ConnContext:       limited.connContext,
 		ConnState:         limited.connState,
-		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
+		// "OPTIONS *" would otherwise get net/http's own 200, bypassing
+		// the handler and so the authorization of every request.
+		DisableGeneralOptionsHandler: true,
+		ErrorLog:                     slog.NewLogLogger(s.log.Handler(), slog.LevelDebug),
 	}
 	s.served = make(chan error, 1)
 	go func() { s.served <- s.http.Serve(limited) }()
