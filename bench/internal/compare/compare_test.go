@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"math"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -87,6 +88,8 @@ func summary() *Summary {
 		Chatd:    []load.Result{pp(95_000, 500, 2000), pp(90_000, 600, 2200), pp(99_000, 500, 1900)},
 		Baseline: []load.Result{pp(100_000, 500, 2000), pp(110_000, 500, 2000), pp(90_000, 500, 2000)},
 	}
+	s.Traffic[PP100.Key].ChatdCPU = []float64{10, math.NaN(), 12}
+	s.Traffic[PP100.Key].BaselineCPU = []float64{8, 8, 8}
 	s.Traffic[PP1000.Key] = &Pair{Chatd: []load.Result{pp(50_000, 10_000, 30_000)}, Baseline: []load.Result{pp(60_000, 9_000, 20_000)}}
 	s.Traffic[Big.Key] = &Pair{Chatd: []load.Result{pp(16_000, 1, 1)}, Baseline: []load.Result{pp(16_000, 1, 1)}}
 	s.Holds[1000] = &Pair{Chatd: []load.Result{hold(1000, 3, 20_000)}, Baseline: []load.Result{hold(1000, 8, 20_000)}}
@@ -120,6 +123,8 @@ func TestBuild(t *testing.T) {
 	}{
 		{"100 conns × 64 B ping-pong, msgs/s", "95,000", "100,000", "0.95×", "≥ 0.90×", "yes"},
 		{"100 conns × 64 B ping-pong, latency", "0.50 / 2.00 ms", "0.50 / 2.00 ms", "p99 1.00×", "p99 ≤ 1.25×", "yes"},
+		{"100 conns × 64 B ping-pong, server CPU", "11.00 µs", "8.00 µs", "1.38×", "", ""},
+		{"1,000 conns × 64 B ping-pong, server CPU", "?", "?", "?", "", ""},
 		{"1,000 conns × 64 B ping-pong, msgs/s", "50,000", "60,000", "0.83×", "", ""},
 		{"1,000 conns × 64 B ping-pong, latency", "10.00 / 30.00 ms", "9.00 / 20.00 ms", "p99 1.50×", "p99 ≤ 1.25×", metNo},
 		{"4 conns × 1 MiB ping-pong, MiB/s", "1,000", "1,000", "1.00×", "≥ 0.90×", "yes"},
@@ -228,6 +233,31 @@ func TestFormatting(t *testing.T) {
 	}
 	if got := fmtMs(4912); got != "4.91" {
 		t.Error(got)
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	before, err := ProcCPU(os.Getpid())
+	if err != nil {
+		t.Skip("no /proc:", err)
+	}
+	for start := time.Now(); time.Since(start) < 100*time.Millisecond; {
+	}
+	after, err := ProcCPU(os.Getpid())
+	if err != nil || after-before < 50*time.Millisecond {
+		t.Errorf("CPU %v -> %v (%v) after spinning 100ms", before, after, err)
+	}
+}
+
+func TestCPUPerRoundTrip(t *testing.T) {
+	r := load.Result{OK: true, Msgs: 1000, DurationSeconds: 4, WarmupSeconds: 1}
+	// 1250 round trips in all; 10 ms of CPU is 8 µs each.
+	if got := CPUPerRoundTrip(10*time.Millisecond, r); math.Abs(got-8) > 1e-9 {
+		t.Errorf("got %v, want 8", got)
+	}
+	r.OK = false
+	if !math.IsNaN(CPUPerRoundTrip(time.Second, r)) {
+		t.Error("a failed run has a CPU figure")
 	}
 }
 

@@ -4,11 +4,15 @@ import (
 	"bufio"
 	"debug/buildinfo"
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
+
+	"github.com/chatd/chatd/bench/internal/load"
 )
 
 // DescribeMachine says what the comparison runs on; bin is a binary it
@@ -85,4 +89,45 @@ func LoadAvg() string {
 		return "?"
 	}
 	return strings.Join(f[:3], " ")
+}
+
+// clockTicks is USER_HZ, the unit of /proc/PID/stat's CPU times: 100 on
+// every Linux configuration Go supports.
+const clockTicks = 100
+
+// ProcCPU is the CPU time (user + system) process pid has used so far.
+func ProcCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, err
+	}
+	// The command name (field 2) may contain spaces; fields count from
+	// the last ')'.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f))
+	}
+	// f[0] is field 3 (state); utime and stime are fields 14 and 15.
+	ut, err1 := strconv.ParseUint(f[11], 10, 64)
+	st, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: bad utime or stime", pid)
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// CPUPerRoundTrip spreads a server's CPU time over the round trips of a
+// ping-pong run, in µs. The CPU time covers the warmup too, whose round
+// trips are not counted in Msgs; they are estimated at the window's rate.
+func CPUPerRoundTrip(cpu time.Duration, r load.Result) float64 {
+	if r.Msgs == 0 || r.DurationSeconds <= 0 || !r.OK {
+		return math.NaN()
+	}
+	trips := float64(r.Msgs) * (r.DurationSeconds + r.WarmupSeconds) / r.DurationSeconds
+	return cpu.Seconds() * 1e6 / trips
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -193,15 +194,23 @@ func (r *runner) traffic(ctx context.Context) error {
 				if chatd && round == 1 && r.o.Profile != "" {
 					stopProfile = r.cpuProfile(ctx, srv[i], w.Key, r.o.Warmup, r.o.Duration)
 				}
+				cpu0, cpuErr := ProcCPU(srv[i].PID)
 				res := r.pingpong(ctx, srv[i].Addr, w)
+				cpu1, cpuErr1 := ProcCPU(srv[i].PID)
 				if stopProfile != nil {
 					stopProfile()
 				}
 				if ctx.Err() != nil {
 					return ctx.Err() // an interrupted run is no measurement
 				}
+				cpu := math.NaN()
+				if cpuErr == nil && cpuErr1 == nil {
+					cpu = CPUPerRoundTrip(cpu1-cpu0, res)
+				}
 				r.s.Traffic[w.Key].Add(chatd, res)
-				r.logf("round %d/%d %-8s %s: %s", round, r.o.Rounds, srv[i].Name, describe(w), brief(res))
+				r.s.Traffic[w.Key].AddCPU(chatd, cpu)
+				r.logf("round %d/%d %-8s %s: %s; server CPU %s µs/msg", round, r.o.Rounds, srv[i].Name, describe(w), brief(res),
+					strconv.FormatFloat(cpu, 'f', 2, 64))
 			}
 		}
 	}

@@ -29,6 +29,21 @@ var Traffic = []Workload{PP100, PP1000, Big}
 type Pair struct {
 	Chatd    []load.Result `json:"chatd"`
 	Baseline []load.Result `json:"baseline"`
+	// CPU is the server's CPU time per round trip of each ping-pong run
+	// (µs; NaN unknown), in the same order: on a shared machine it varies
+	// far less than throughput does.
+	ChatdCPU    []float64 `json:"chatd_cpu_us"`
+	BaselineCPU []float64 `json:"baseline_cpu_us"`
+}
+
+// AddCPU records a run's server CPU per round trip on the side named by
+// chatd.
+func (p *Pair) AddCPU(chatd bool, us float64) {
+	if chatd {
+		p.ChatdCPU = append(p.ChatdCPU, us)
+	} else {
+		p.BaselineCPU = append(p.BaselineCPU, us)
+	}
 }
 
 // Add appends r to the side named by chatd.

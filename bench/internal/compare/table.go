@@ -68,6 +68,7 @@ func Build(s *Summary) Table {
 			r, ok := Ratio(c, b)
 			add(Row{Metric: name + ", MiB/s", Chatd: cell(fmtNum(c), p.Chatd), Baseline: cell(fmtNum(b), p.Baseline),
 				Ratio: fmtRatio(r, ok), Target: fmt.Sprintf("≥ %.2f×", MinThroughputRatio), Met: verdict(r >= MinThroughputRatio, ok)})
+			add(cpuRow(name+", server CPU per round trip", p))
 			continue
 		}
 		c, b := MedianOf(p.Chatd, MsgsPerSec), MedianOf(p.Baseline, MsgsPerSec)
@@ -79,6 +80,7 @@ func Build(s *Summary) Table {
 		}
 		add(row)
 		add(latencyRow(name+", latency p50 / p99", p.Chatd, p.Baseline))
+		add(cpuRow(name+", server CPU per round trip", p))
 	}
 
 	for _, n := range s.Settings.Counts {
@@ -124,6 +126,36 @@ func latencyRow(name string, chatd, base []load.Result) Row {
 	return Row{Metric: name, Chatd: cell(fmtMs(c50)+" / "+fmtMs(c99)+" ms", chatd),
 		Baseline: cell(fmtMs(b50)+" / "+fmtMs(b99)+" ms", base), Ratio: "p99 " + fmtRatio(r, ok),
 		Target: fmt.Sprintf("p99 ≤ %.2f×", MaxP99Ratio), Met: verdict(r <= MaxP99Ratio, ok)}
+}
+
+// cpuRow shows the servers' CPU time per round trip: no target, but on a
+// shared machine the steadiest measure of what chatd costs over the
+// baseline.
+func cpuRow(name string, p *Pair) Row {
+	c, b := medianKnown(p.ChatdCPU), medianKnown(p.BaselineCPU)
+	r, ok := Ratio(c, b)
+	return Row{Metric: name, Chatd: fmtUs(c), Baseline: fmtUs(b), Ratio: fmtRatio(r, ok)}
+}
+
+// medianKnown is the median of the values that are not NaN.
+func medianKnown(xs []float64) float64 {
+	var k []float64
+	for _, x := range xs {
+		if !math.IsNaN(x) {
+			k = append(k, x)
+		}
+	}
+	return Median(k)
+}
+
+func fmtUs(us float64) string {
+	if math.IsNaN(us) {
+		return "?"
+	}
+	if us >= 100 {
+		return fmtInt(us) + " µs"
+	}
+	return strconv.FormatFloat(us, 'f', 2, 64) + " µs"
 }
 
 func listRow(name string, l Listing, ds []time.Duration, target bool) Row {
@@ -227,7 +259,8 @@ func Report(w io.Writer, s *Summary) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Command: `%s` (%s).\n", s.Command, fmtElapsed(s.Elapsed))
 	fmt.Fprintf(w, "Ping-pong: %s, chatd and baseline alternately (A B A B …), each run %s measured after %s warmup; "+
-		"every reply verified; figures are medians of the rounds.\n", plural(st.Rounds, "round"), st.Duration, st.Warmup)
+		"every reply verified; figures are medians of the rounds. Server CPU per round trip is the server's user+system "+
+		"time (/proc/PID/stat) over the run, warmup included, divided by its round trips.\n", plural(st.Rounds, "round"), st.Duration, st.Warmup)
 	fmt.Fprintf(w, "Idle RSS: each count held on a freshly started server (%s, A B alternately, medians): "+
 		"(VmRSS once all answered − VmRSS of the empty server) / count; the load generator is %s.\n",
 		plural(st.HoldRounds, "round"), plural(st.HoldProcs, "chatbench process"))
@@ -254,9 +287,11 @@ func Report(w io.Writer, s *Summary) {
 		if wl.Size >= 1<<20 {
 			metric, unit = MiBPerSec, "MiB/s"
 		}
-		fmt.Fprintf(w, "- %s conns × %s, %s: %s | %s; p99 ms: %s | %s\n", fmtInt(float64(wl.Conns)), fmtBytes(wl.Size), unit,
+		fmt.Fprintf(w, "- %s conns × %s, %s: %s | %s; p99 ms: %s | %s; server CPU µs per round trip: %s | %s\n",
+			fmtInt(float64(wl.Conns)), fmtBytes(wl.Size), unit,
 			series(p.Chatd, metric, fmtInt), series(p.Baseline, metric, fmtInt),
-			series(p.Chatd, P99us, fmtMs), series(p.Baseline, P99us, fmtMs))
+			series(p.Chatd, P99us, fmtMs), series(p.Baseline, P99us, fmtMs),
+			floats(p.ChatdCPU), floats(p.BaselineCPU))
 	}
 	for _, n := range st.Counts {
 		p := s.Holds[n]
@@ -308,6 +343,17 @@ func series(rs []load.Result, m Metric, f func(float64) string) string {
 		if !r.OK {
 			parts[i] += "(failed)"
 		}
+	}
+	return strings.Join(parts, " ")
+}
+
+func floats(xs []float64) string {
+	if len(xs) == 0 {
+		return "-"
+	}
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = strings.TrimSuffix(fmtUs(x), " µs")
 	}
 	return strings.Join(parts, " ")
 }
