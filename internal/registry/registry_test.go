@@ -143,3 +143,40 @@ func BenchmarkSnapshot20k(b *testing.B) {
 		r.Snapshot()
 	}
 }
+
+// fakeAddr is an address that is not TCP.
+type fakeAddr string
+
+func (a fakeAddr) Network() string { return "fake" }
+func (a fakeAddr) String() string  { return string(a) }
+
+// TestSnapshotAddressesAsString checks that the addresses Snapshot formats
+// itself read exactly as net.Addr.String() does, for every kind of
+// address a listener can produce.
+func TestSnapshotAddressesAsString(t *testing.T) {
+	addrs := []net.Addr{
+		&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1).To4(), Port: 5605},
+		&net.TCPAddr{IP: net.IPv4(10, 1, 2, 3), Port: 1}, // 16-byte IPv4-mapped form
+		&net.TCPAddr{IP: net.ParseIP("::1"), Port: 65535},
+		&net.TCPAddr{IP: net.ParseIP("2001:db8::42"), Port: 443},
+		&net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 80, Zone: "eth0"},
+		&net.TCPAddr{IP: net.ParseIP("::ffff:192.0.2.1"), Port: 8080},
+		&net.TCPAddr{Port: 9}, // no IP
+		fakeAddr("pipe"),
+		nil,
+	}
+	r := New(nil)
+	for _, a := range addrs {
+		r.Add(NewClient(&fakeConn{}, a, a, time.Now()))
+	}
+	snap := r.Snapshot()
+	for i, a := range addrs {
+		want := addrString(a)
+		if snap[i].RemoteAddr != want || snap[i].LocalAddr != want {
+			t.Errorf("address %d: snapshot says %q / %q, String() %q", i, snap[i].RemoteAddr, snap[i].LocalAddr, want)
+		}
+		if info, _ := r.Get(snap[i].ID); info.RemoteAddr != want {
+			t.Errorf("address %d: Get says %q, String() %q", i, info.RemoteAddr, want)
+		}
+	}
+}
