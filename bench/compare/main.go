@@ -4,8 +4,8 @@
 // chatctl list with that many clients, and the accept rate, each beside the
 // baseline's figure and the target of issue 5.
 //
-//	go run ./bench/compare           # full run, about 10 minutes
-//	go run ./bench/compare -quick    # about 2 minutes, indicative only
+//	go run ./bench/compare           # full run, about 5 minutes
+//	go run ./bench/compare -quick    # about 1 minute, indicative only
 //
 // It builds chatd, the baseline, chatbench and chatctl into a temporary
 // directory, starts the servers as child processes on 127.0.0.1:0, runs
