@@ -78,6 +78,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if o.Log == nil {
 		o.Log = io.Discard
 	}
+	o.Profiled = o.Profile != ""
 	s := NewSummary(o.Settings)
 	s.Command = o.Command
 	s.Started = time.Now()

@@ -79,6 +79,7 @@ type Settings struct {
 	Counts     []int         `json:"counts"` // idle connection counts, ascending
 	HoldProcs  int           `json:"hold_procs"`
 	ListRuns   int           `json:"list_runs"`
+	Profiled   bool          `json:"profiled"` // chatd was a benchprofile build being profiled
 }
 
 // Largest is the largest idle count, or 0.

@@ -327,10 +327,14 @@ func plural(n int, what string) string {
 }
 
 func mode(st Settings) string {
+	m := "full run"
 	if st.Quick {
-		return "quick run (indicative only)"
+		m = "quick run (indicative only)"
 	}
-	return "full run"
+	if st.Profiled {
+		m += ", chatd profiled (figures perturbed)"
+	}
+	return m
 }
 
 func series(rs []load.Result, m Metric, f func(float64) string) string {
