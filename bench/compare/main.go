@@ -4,7 +4,7 @@
 // chatctl list with that many clients, and the accept rate, each beside the
 // baseline's figure and the target of issue 5.
 //
-//	go run ./bench/compare           # full run, about 5 minutes
+//	go run ./bench/compare           # full run, about 8 minutes
 //	go run ./bench/compare -quick    # about 1 minute, indicative only
 //
 // It builds chatd, the baseline, chatbench and chatctl into a temporary
@@ -43,9 +43,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("compare", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	quick := fs.Bool("quick", false, "a short run (fewer rounds, 1s windows): indicative only")
-	rounds := fs.Int("rounds", 0, "ping-pong rounds, each chatd then baseline (default 5, quick 2)")
+	rounds := fs.Int("rounds", 0, "ping-pong rounds, each chatd then baseline (default 9, quick 2)")
 	holdRounds := fs.Int("hold-rounds", 0, "idle-hold rounds on fresh servers (default 3, quick 1)")
-	dur := fs.Duration("d", 0, "measured window of each ping-pong run (default 5s, quick 1s)")
+	dur := fs.Duration("d", 0, "measured window of each ping-pong run (default 3s, quick 1s)")
 	warmup := fs.Duration("warmup", -1, "verified, uncounted traffic before each window (default 1s, quick 500ms)")
 	counts := fs.String("counts", "", "idle connection counts, comma-separated (default 1000,10000,19500)")
 	listRuns := fs.Int("list-runs", 0, "chatctl list runs, idle and during traffic (default 5, quick 3)")

@@ -63,6 +63,29 @@ func hold(n int, kib, rate float64) load.Result {
 		RSSPerConnKiB: kib, ConnsPerSec: rate}
 }
 
+// TestPairedRatio: the machine slows down round after round; each round's
+// chatd run is 10% faster than the baseline run beside it. The paired
+// ratio says 1.10; the ratio of medians would say 1.00.
+func TestPairedRatio(t *testing.T) {
+	chatd := []load.Result{pp(110, 1, 1), pp(55, 1, 1), pp(11, 1, 1)}
+	base := []load.Result{pp(100, 1, 1), pp(50, 1, 1), pp(10, 1, 1)}
+	chatd[1], base[1] = pp(55, 1, 1), pp(110, 1, 1) // a round with a hiccup
+	if r, ok := PairedRatio(chatd, base, MsgsPerSec); !ok || math.Abs(r-1.1) > 1e-9 {
+		t.Errorf("PairedRatio = %v, %v; want 1.10", r, ok)
+	}
+	// A failed run takes its round out.
+	chatd[0].OK = false
+	if r, _ := PairedRatio(chatd, base, MsgsPerSec); math.Abs(r-(0.5+1.1)/2) > 1e-9 {
+		t.Errorf("PairedRatio with a failed round = %v", r)
+	}
+	if _, ok := PairedRatio(nil, base, MsgsPerSec); ok {
+		t.Error("PairedRatio of nothing claims a value")
+	}
+	if r, ok := PairedRatioOf([]float64{2, math.NaN(), 3}, []float64{1, 1, 2}); !ok || r != 1.75 {
+		t.Errorf("PairedRatioOf = %v, %v", r, ok)
+	}
+}
+
 func TestMedianOfSkipsFailedRuns(t *testing.T) {
 	bad := pp(1, 1, 1)
 	bad.OK = false

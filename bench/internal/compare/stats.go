@@ -86,3 +86,37 @@ func Failed(rs []load.Result) int {
 	}
 	return n
 }
+
+// PairedRatio is the median over rounds of chatd's figure divided by the
+// baseline's in the same round, skipping rounds where either run failed.
+// The two runs of a round are back to back, so on a machine whose load
+// drifts this compares like with like better than a ratio of medians.
+func PairedRatio(chatd, base []load.Result, m Metric) (float64, bool) {
+	var rs []float64
+	for i := range min(len(chatd), len(base)) {
+		if chatd[i].OK && base[i].OK {
+			if r, ok := Ratio(m(chatd[i]), m(base[i])); ok {
+				rs = append(rs, r)
+			}
+		}
+	}
+	if len(rs) == 0 {
+		return math.NaN(), false
+	}
+	return Median(rs), true
+}
+
+// PairedRatioOf is PairedRatio for figures already extracted (NaN for
+// unknown).
+func PairedRatioOf(chatd, base []float64) (float64, bool) {
+	var rs []float64
+	for i := range min(len(chatd), len(base)) {
+		if r, ok := Ratio(chatd[i], base[i]); ok {
+			rs = append(rs, r)
+		}
+	}
+	if len(rs) == 0 {
+		return math.NaN(), false
+	}
+	return Median(rs), true
+}

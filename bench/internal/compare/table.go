@@ -65,14 +65,14 @@ func Build(s *Summary) Table {
 		name := fmt.Sprintf("%s conns × %s ping-pong", fmtInt(float64(w.Conns)), fmtBytes(w.Size))
 		if w.Size >= 1<<20 {
 			c, b := MedianOf(p.Chatd, MiBPerSec), MedianOf(p.Baseline, MiBPerSec)
-			r, ok := Ratio(c, b)
+			r, ok := PairedRatio(p.Chatd, p.Baseline, MiBPerSec)
 			add(Row{Metric: name + ", MiB/s", Chatd: cell(fmtNum(c), p.Chatd), Baseline: cell(fmtNum(b), p.Baseline),
 				Ratio: fmtRatio(r, ok), Target: fmt.Sprintf("≥ %.2f×", MinThroughputRatio), Met: verdict(r >= MinThroughputRatio, ok)})
 			add(cpuRow(name+", server CPU per round trip", p))
 			continue
 		}
 		c, b := MedianOf(p.Chatd, MsgsPerSec), MedianOf(p.Baseline, MsgsPerSec)
-		r, ok := Ratio(c, b)
+		r, ok := PairedRatio(p.Chatd, p.Baseline, MsgsPerSec)
 		row := Row{Metric: name + ", msgs/s", Chatd: cell(fmtInt(c), p.Chatd), Baseline: cell(fmtInt(b), p.Baseline),
 			Ratio: fmtRatio(r, ok)}
 		if w == PP100 {
@@ -89,7 +89,7 @@ func Build(s *Summary) Table {
 			continue
 		}
 		c, b := MedianOf(p.Chatd, RSSPerConn), MedianOf(p.Baseline, RSSPerConn)
-		r, ok := Ratio(c, b)
+		r, ok := PairedRatio(p.Chatd, p.Baseline, RSSPerConn)
 		row := Row{Metric: fmt.Sprintf("idle RSS per connection, %s held", fmtInt(float64(n))),
 			Chatd: cell(fmtKiB(c), p.Chatd), Baseline: cell(fmtKiB(b), p.Baseline), Ratio: fmtRatio(r, ok)}
 		if n == TargetIdleCount {
@@ -105,7 +105,7 @@ func Build(s *Summary) Table {
 			Chatd: answering(p.Chatd), Baseline: answering(p.Baseline), Target: "all",
 			Met: verdict(allAnswered(p.Chatd, n), len(p.Chatd) > 0)})
 		c, b := MedianOf(p.Chatd, ConnsPerS), MedianOf(p.Baseline, ConnsPerS)
-		r, ok := Ratio(c, b)
+		r, ok := PairedRatio(p.Chatd, p.Baseline, ConnsPerS)
 		add(Row{Metric: fmt.Sprintf("accept rate while connecting %s, conns/s", fmtInt(float64(n))),
 			Chatd: cell(fmtInt(c), p.Chatd), Baseline: cell(fmtInt(b), p.Baseline), Ratio: fmtRatio(r, ok)})
 		add(listRow(fmt.Sprintf("`chatctl list` of %s clients, idle: median / max", fmtInt(float64(n))), s.Chatctl, s.Chatctl.Idle, true))
@@ -122,7 +122,7 @@ func Build(s *Summary) Table {
 func latencyRow(name string, chatd, base []load.Result) Row {
 	c50, c99 := MedianOf(chatd, P50us), MedianOf(chatd, P99us)
 	b50, b99 := MedianOf(base, P50us), MedianOf(base, P99us)
-	r, ok := Ratio(c99, b99)
+	r, ok := PairedRatio(chatd, base, P99us)
 	return Row{Metric: name, Chatd: cell(fmtMs(c50)+" / "+fmtMs(c99)+" ms", chatd),
 		Baseline: cell(fmtMs(b50)+" / "+fmtMs(b99)+" ms", base), Ratio: "p99 " + fmtRatio(r, ok),
 		Target: fmt.Sprintf("p99 ≤ %.2f×", MaxP99Ratio), Met: verdict(r <= MaxP99Ratio, ok)}
@@ -133,7 +133,7 @@ func latencyRow(name string, chatd, base []load.Result) Row {
 // baseline.
 func cpuRow(name string, p *Pair) Row {
 	c, b := medianKnown(p.ChatdCPU), medianKnown(p.BaselineCPU)
-	r, ok := Ratio(c, b)
+	r, ok := PairedRatioOf(p.ChatdCPU, p.BaselineCPU)
 	return Row{Metric: name, Chatd: fmtUs(c), Baseline: fmtUs(b), Ratio: fmtRatio(r, ok)}
 }
 
@@ -259,7 +259,8 @@ func Report(w io.Writer, s *Summary) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Command: `%s` (%s).\n", s.Command, fmtElapsed(s.Elapsed))
 	fmt.Fprintf(w, "Ping-pong: %s, chatd and baseline alternately (A B A B …), each run %s measured after %s warmup; "+
-		"every reply verified; figures are medians of the rounds. Server CPU per round trip is the server's user+system "+
+		"every reply verified; figures are medians of the rounds, and chatd / baseline is the median of the rounds' own ratios "+
+		"(the two runs of a round are back to back, so a ratio compares like with like while the machine's load drifts). Server CPU per round trip is the server's user+system "+
 		"time (/proc/PID/stat) over the run, warmup included, divided by its round trips.\n", plural(st.Rounds, "round"), st.Duration, st.Warmup)
 	fmt.Fprintf(w, "Idle RSS: each count held on a freshly started server (%s, A B alternately, medians): "+
 		"(VmRSS once all answered − VmRSS of the empty server) / count; the load generator is %s.\n",
