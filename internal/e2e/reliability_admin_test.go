@@ -729,7 +729,7 @@ func TestAdminSurvivesMalformedHTTPAndHugeBodies(t *testing.T) {
 	cases := []struct {
 		name, head string
 		body       func() io.Reader
-		want       string // status line prefix; "" also accepts a closed connection or any 4xx
+		want       string // status line prefix; "" accepts any 4xx
 	}{
 		{"garbage bytes", "\x00\x01\x02\xff\xfe garbage \x7f\r\n\r\n", nil, "HTTP/1.1 400"},
 		{"binary noise", string(bytes.Repeat([]byte{0xde, 0xad, 0xbe, 0xef, 0, '\n'}, 2000)), nil, ""},
@@ -783,8 +783,12 @@ func TestAdminSurvivesMalformedHTTPAndHugeBodies(t *testing.T) {
 					}
 					got, err := rawAdmin(d.Socket, tc.head, body)
 					sent.Add(1)
-					ok := err == nil && (tc.want != "" && strings.HasPrefix(got, tc.want) ||
-						tc.want == "" && (got == "" || strings.HasPrefix(got, "HTTP/1.1 4")))
+					// Besides the answer itself, chatd may close a hostile
+					// connection to make room for others before it has read
+					// a whole request, or turn it away (503).
+					ok := err == nil && (got == "" || strings.HasPrefix(got, "HTTP/1.1 503") ||
+						tc.want != "" && strings.HasPrefix(got, tc.want) ||
+						tc.want == "" && strings.HasPrefix(got, "HTTP/1.1 4"))
 					if !ok && bad.Add(1) <= 10 {
 						t.Errorf("%s: answered %q (%v), want %q", tc.name, got, err, tc.want)
 					}
