@@ -112,7 +112,7 @@ func TestAssignmentScenario(t *testing.T) {
 }
 
 func TestNeverReadingClientIsDroppedOthersKeepLatency(t *testing.T) {
-	d := testbin.StartChatd(t, testbin.Options{Config: "write_timeout: 500ms\n"})
+	d := testbin.StartChatd(t, testbin.Options{Config: "write_timeout: 2s\n"})
 	slow := d.Dial()
 	defer slow.Close()
 	slow.SetReadBuffer(4096)
@@ -142,7 +142,7 @@ func TestNeverReadingClientIsDroppedOthersKeepLatency(t *testing.T) {
 	}
 	// A generous bound: the point is that the good client is never held
 	// up for anything like the write timeout.
-	if worst > 400*time.Millisecond {
+	if worst > time.Second {
 		t.Fatalf("good client's slowest round trip was %v while another client was stuck", worst)
 	}
 }
