@@ -5,10 +5,11 @@
 package baseline
 
 import (
-	"encoding/binary"
 	"errors"
 	"net"
 	"time"
+
+	"github.com/chatd/chatd/internal/upcase"
 )
 
 // BufSize is the per-connection read buffer.
@@ -63,33 +64,7 @@ func handle(c net.Conn) {
 
 // Upper turns a–z into A–Z in place and leaves every other byte alone.
 //
-// It works eight bytes at a time, as chatd's ASCII fast path does: a
-// yardstick that uppercased byte by byte would be slower than chatd on
-// large messages and flatter it.
-func Upper(b []byte) {
-	// Adding 0x1f sets the high bit of bytes >= 'a', adding 0x05 that of
-	// bytes > 'z'; no byte carries into the next while all are below 0x80.
-	const (
-		lsb  = 0x0101010101010101
-		high = 0x80 * lsb
-	)
-	i := 0
-	for ; i+8 <= len(b); i += 8 {
-		w := binary.LittleEndian.Uint64(b[i:])
-		if w&high != 0 {
-			upperBytes(b[i : i+8])
-			continue
-		}
-		lower := (w + 0x1f*lsb) &^ (w + 0x05*lsb) & high
-		binary.LittleEndian.PutUint64(b[i:], w^lower>>2)
-	}
-	upperBytes(b[i:])
-}
-
-func upperBytes(b []byte) {
-	for i, c := range b {
-		if c-'a' < 26 {
-			b[i] = c - ('a' - 'A')
-		}
-	}
-}
+// It is chatd's own ASCII routine (eight bytes at a time): a yardstick that
+// uppercased byte by byte would be slower than chatd on large messages and
+// flatter it, and one that had its own copy could drift from it.
+func Upper(b []byte) { upcase.UpperASCIIInPlace(b) }
