@@ -40,15 +40,25 @@ func runeOracle(b []byte) []byte {
 
 // wantPending is the number of bytes a Stream may hold after seeing b: the
 // trailing bytes that are the start of a UTF-8 character which more bytes
-// could still complete, and nothing else.
+// could still complete, and nothing else. It is worked out independently of
+// the Stream's own rule, by trying completions: a tail can grow into a
+// character if adding continuation bytes makes utf8.DecodeRune accept a
+// character longer than the tail. The candidate bytes are the edges of every
+// range a continuation byte may be restricted to (E0, ED, F0, F4 narrow
+// theirs), so they find a completion whenever one exists.
 func wantPending(b []byte) int {
+	edges := []byte{0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf}
 	for n := 1; n < utf8.UTFMax && n <= len(b); n++ {
 		tail := b[len(b)-n:]
-		if utf8.RuneStart(tail[0]) {
-			if utf8.FullRune(tail) {
-				return 0
+		for _, x := range edges {
+			for _, y := range edges {
+				for _, z := range edges {
+					cand := append(append([]byte{}, tail...), x, y, z)
+					if r, size := utf8.DecodeRune(cand); r != utf8.RuneError && size > n {
+						return n
+					}
+				}
 			}
-			return n
 		}
 	}
 	return 0
