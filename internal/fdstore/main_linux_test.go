@@ -2,18 +2,24 @@ package fdstore_test
 
 import (
 	"bufio"
+	"cmp"
+	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
+	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/internal/fdstore"
 	"github.com/chatd/chatd/internal/fdstore/fdstoretest"
+	"github.com/chatd/chatd/internal/handover"
 )
 
 // TestMain lets the test binary play a small server that keeps its
@@ -45,7 +51,8 @@ func holderServer() error {
 			return err
 		}
 	} else {
-		if ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+		addr := cmp.Or(os.Getenv("HOLDER_ADDR"), "127.0.0.1:0")
+		if ln, err = net.Listen("tcp", addr); err != nil {
 			return err
 		}
 		if err := n.Store(fdstore.ListenerName, ln.(*net.TCPListener), true); err != nil {
@@ -89,8 +96,13 @@ func holderServer() error {
 	for _, e := range errs {
 		say("error %v", e)
 	}
+	live := &liveConns{m: map[uint64]net.Conn{}}
+	if path := os.Getenv("HOLDER_SIGTERM_REPORT"); path != "" {
+		go onSIGTERM(path, n, h, live)
+	}
 	for _, c := range held {
-		go holderServe(h, c.ID, c.Conn)
+		live.add(c.ID, c.Conn)
+		go holderServe(h, live, c.ID, c.Conn)
 	}
 	for {
 		c, err := ln.Accept()
@@ -101,15 +113,56 @@ func holderServer() error {
 		if err := h.Add(id, c.(syscall.Conn)); err != nil {
 			return err
 		}
-		go holderServe(h, id, c)
+		live.add(id, c)
+		go holderServe(h, live, id, c)
 	}
 }
 
-func holderServe(h *fdstore.Holder, id uint64, c net.Conn) {
+type liveConns struct {
+	mu sync.Mutex
+	m  map[uint64]net.Conn
+}
+
+func (l *liveConns) add(id uint64, c net.Conn) { l.mu.Lock(); l.m[id] = c; l.mu.Unlock() }
+func (l *liveConns) remove(id uint64)          { l.mu.Lock(); delete(l.m, id); l.mu.Unlock() }
+
+// onSIGTERM does what chatd will: ask systemd whether this is a restart;
+// if so leave everything held and exit, if not tell every client, close it
+// and leave nothing in the store. It writes what it decided to path.
+func onSIGTERM(path string, n *fdstore.Notifier, h *fdstore.Holder, live *liveConns) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM)
+	<-sig
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	planned, err := handover.PlannedRestart(ctx, "")
+	switch {
+	case err != nil:
+		os.WriteFile(path, []byte("error: "+err.Error()+"\n"), 0o644)
+	case planned:
+		os.WriteFile(path, []byte("restart\n"), 0o644)
+		h.Close()
+		os.Exit(0)
+	default:
+		os.WriteFile(path, []byte("stop\n"), 0o644)
+	}
+	live.mu.Lock()
+	for _, c := range live.m {
+		io.WriteString(c, "SHUTDOWN\n")
+		fdstore.CloseHeld(c)
+	}
+	live.mu.Unlock()
+	h.Discard()
+	n.Remove(fdstore.ListenerName)
+	os.Exit(0)
+}
+
+func holderServe(h *fdstore.Holder, live *liveConns, id uint64, c net.Conn) {
 	r := bufio.NewReader(c)
 	for {
 		line, err := r.ReadString('\n')
 		if err != nil {
+			live.remove(id)
 			h.Forget(id)
 			fdstore.CloseHeld(c)
 			return
@@ -121,6 +174,7 @@ func holderServe(h *fdstore.Holder, id uint64, c net.Conn) {
 			fmt.Fprintf(c, "SYNCED %d %v\n", h.Stats().Live, err)
 		case "BYE":
 			fmt.Fprintf(c, "BYE\n")
+			live.remove(id)
 			h.Forget(id)
 			fdstore.CloseHeld(c)
 			return
