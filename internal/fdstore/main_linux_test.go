@@ -9,7 +9,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -183,5 +182,3 @@ func holderServe(h *fdstore.Holder, live *liveConns, id uint64, c net.Conn) {
 		}
 	}
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

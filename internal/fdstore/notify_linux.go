@@ -1,6 +1,7 @@
 package fdstore
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -9,6 +10,8 @@ import (
 
 	"golang.org/x/sys/unix"
 )
+
+var errClosed = errors.New("fdstore: use of closed notifier or holder")
 
 // Notifier sends descriptors to, and removes them from, systemd's
 // file-descriptor store over NOTIFY_SOCKET. It is safe for concurrent use.
