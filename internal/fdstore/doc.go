@@ -57,7 +57,9 @@
 //     that ends stays referenced inside the holder, so its peer would never
 //     see FIN after a plain close(2): always shutdown(2) a held connection
 //     before closing it (CloseHeld does), and tell the holder (Forget). When
-//     the dead entries outnumber the live ones the holder is rebuilt: a new
+//     the dead entries reach half the live ones (and at least
+//     RebuildMinDead), or what is in flight nears an unprivileged user's
+//     RLIMIT_NOFILE, the holder is rebuilt: a new
 //     socketpair receives only the live connections, is stored under a new
 //     name, and the old one is removed with FDSTOREREMOVE=1, which releases
 //     the dead sockets for good.

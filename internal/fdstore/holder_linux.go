@@ -90,6 +90,10 @@ type Holder struct {
 	rebuild bool
 	closed  bool
 	stats   HolderStats
+
+	// inflightBudget is 3/4 of RLIMIT_NOFILE for an unprivileged user,
+	// 0 for root, whom the kernel does not limit.
+	inflightBudget int
 }
 
 type shard struct {
@@ -119,6 +123,10 @@ func NewHolder(store *Notifier, opt HolderOptions) (*Holder, error) {
 		opt.RebuildMinDead = DefaultRebuildMinDead
 	}
 	h := &Holder{store: store, opt: opt, live: make(map[uint64]syscall.RawConn)}
+	var lim unix.Rlimit
+	if os.Geteuid() != 0 && unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < 1<<30 {
+		h.inflightBudget = int(lim.Cur) * 3 / 4
+	}
 	h.timer = time.AfterFunc(time.Hour, h.background)
 	h.timer.Stop()
 	h.gen = h.newGen()
@@ -244,10 +252,20 @@ func (h *Holder) Forget(id uint64) {
 		}
 	}
 	h.dead++
-	if h.dead >= h.opt.RebuildMinDead && h.dead > len(h.live) && !h.rebuild {
+	if h.dead >= h.opt.RebuildMinDead && h.needsRebuildLocked() && !h.rebuild {
 		h.rebuild = true
 		h.armLocked()
 	}
+}
+
+// needsRebuildLocked decides when ended connections are costly enough to
+// move the live ones: when they are half as many as the live ones (so at
+// most a third of what is in flight is dead), or when what is in flight
+// nears the in-flight limit of an unprivileged user (RLIMIT_NOFILE), past
+// which sendmsg fails with ETOOMANYREFS.
+func (h *Holder) needsRebuildLocked() bool {
+	inflight := len(h.live) + h.dead
+	return 2*h.dead >= len(h.live) || (h.inflightBudget > 0 && inflight >= h.inflightBudget)
 }
 
 // Flush sends every queued connection into the holder now. A planned
@@ -327,6 +345,9 @@ func (h *Holder) sendAll(gen string, shards []shard, fds []pendingFD) ([]shard, 
 				}
 				shards = append(shards, ns)
 				continue
+			}
+			if err == unix.ETOOMANYREFS {
+				return shards, fmt.Errorf("holder %s: more descriptors in flight than RLIMIT_NOFILE allows this user: %w", s.name, err)
 			}
 			if err == unix.EPIPE || err == unix.ECONNRESET || err == unix.ENOTCONN {
 				return shards, fmt.Errorf("holder %s: %w", s.name, ErrNotHeld)
