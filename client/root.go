@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -12,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/chatclient"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 const long = `chat connects to a chatd server and runs both directions at once: whatever
@@ -57,17 +57,12 @@ const examples = `  # Chat with the local chatd
 // run is the whole command with its surroundings passed in, so tests can
 // call it. It returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	code := chatclient.ExitOK
-	cmd := newRootCmd(stdin, stdout, stderr, getenv, &code)
+	cmd := newRootCmd(stdin, stdout, stderr, getenv)
 	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintf(stderr, "chat: %v\nRun 'chat --help' for usage.\n", err)
-		return chatclient.ExitUsage
-	}
-	return code
+	return cliutil.Report(stderr, "chat", cmd.Execute())
 }
 
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, code *int) *cobra.Command {
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
 	var (
 		addr         string
 		timeout      time.Duration
@@ -80,7 +75,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 		Example: examples,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return fmt.Errorf("unexpected argument %q (give the server as --addr HOST:PORT)", args[0])
+				return cliutil.Usagef("unexpected argument %q (give the server as --addr HOST:PORT)", args[0])
 			}
 			return nil
 		},
@@ -105,10 +100,14 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
-			*code = chatclient.Run(ctx, opts)
+			// Run has said on stderr whatever there is to say.
+			if code := chatclient.Run(ctx, opts); code != chatclient.ExitOK {
+				return cliutil.Silent(code)
+			}
 			return nil
 		},
 	}
+	cmd.SetFlagErrorFunc(cliutil.FlagErrors)
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)

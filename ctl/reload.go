@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/admin/adminclient"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 func newReloadCmd(a *app) *cobra.Command {
@@ -23,7 +24,7 @@ effect at once; connected clients are not disturbed. listen, admin.* and
 state_dir are only read at start: changes to them are listed as needing a
 restart. A configuration chatd rejects changes nothing: the reason is
 printed and the exit status is 1.`,
-		Args: noArgs,
+		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

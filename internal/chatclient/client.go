@@ -11,23 +11,27 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/chatd/chatd/internal/cliutil"
+	"github.com/chatd/chatd/internal/neterr"
 )
 
-// Exit codes returned by Run.
+// Exit codes returned by Run: the statuses all chatd's programs share,
+// in chat's words, and chat's own 3.
 const (
 	// ExitOK: the session ended as the user asked: they sent CLOSE SOCKET,
 	// or their input ended and the server then closed the connection.
-	ExitOK = 0
+	ExitOK = cliutil.ExitSuccess
 	// ExitError: the connection could not be made, was reset or broke.
-	ExitError = 1
+	ExitError = cliutil.ExitFailure
 	// ExitUsage: the options are wrong (for example a bad address).
-	ExitUsage = 2
+	ExitUsage = cliutil.ExitUsage
 	// ExitClosedByServer: the server closed the connection on its own
 	// (kicked, shutting down, full, idle).
 	ExitClosedByServer = 3
 	// ExitInterrupted: the user interrupted (Ctrl-C, or a signal cancelled
 	// the context).
-	ExitInterrupted = 130
+	ExitInterrupted = cliutil.ExitInterrupted
 )
 
 // ClosePhrase is what a client sends to have the server close the
@@ -310,7 +314,7 @@ func (s *session) wait(ctx context.Context, readDone <-chan error, inputDone <-c
 			case inputInterrupt:
 				return ExitInterrupted, ""
 			case inputReadError:
-				return ExitError, "chat: cannot read input: " + innermost(in.err)
+				return ExitError, "chat: cannot read input: " + neterr.Text(in.err)
 			case inputSendError:
 				// The connection broke; the reading side will see
 				// why (a close, with its notice, or a reset). Bound
@@ -353,10 +357,10 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 		}
 		return ExitClosedByServer, msg
 	case errors.As(readErr, &oe):
-		return ExitError, "chat: cannot write output: " + innermost(oe.err)
-	case sendErr != nil && isTimeout(readErr):
+		return ExitError, "chat: cannot write output: " + neterr.Text(oe.err)
+	case sendErr != nil && neterr.IsTimeout(readErr):
 		return ExitError, "chat: " + connErrorText(sendErr)
-	case s.draining.Load() && isTimeout(readErr):
+	case s.draining.Load() && neterr.IsTimeout(readErr):
 		return ExitOK, fmt.Sprintf("chat: the server stayed silent for %v after the end of input without closing the connection; giving up", s.opts.DrainTimeout)
 	}
 	return ExitError, "chat: " + connErrorText(readErr)

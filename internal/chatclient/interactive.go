@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/term"
+
+	"github.com/chatd/chatd/internal/neterr"
 )
 
 // Terminal gives Run control of a real terminal in interactive mode. All
@@ -59,7 +61,7 @@ func (s *session) runInteractive(ctx context.Context) int {
 		r, err := tty.MakeRaw()
 		if err != nil {
 			s.conn.Close()
-			fmt.Fprintf(s.opts.Stderr, "chat: cannot set up the terminal: %s\n", innermost(err))
+			fmt.Fprintf(s.opts.Stderr, "chat: cannot set up the terminal: %s\n", neterr.Text(err))
 			return ExitError
 		}
 		var once sync.Once

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
 	"syscall"
+
+	"github.com/chatd/chatd/internal/neterr"
 )
 
 // transportError turns a failure to talk to the socket into one line that
@@ -24,21 +25,12 @@ func (c *Client) transportError(err error) error {
 		return &PermissionError{Message: "permission denied: run as root or as a member of group " + c.socketGroup()}
 	case errors.Is(err, syscall.ENOTSOCK):
 		return fmt.Errorf("cannot reach chatd at %s: not a socket", c.socket)
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+	case errors.Is(err, context.DeadlineExceeded), neterr.IsTimeout(err):
 		return fmt.Errorf("chatd at %s did not answer in time", c.socket)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("cancelled")
 	}
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return fmt.Errorf("cannot reach chatd at %s: %v", c.socket, se.Err)
-	}
-	return fmt.Errorf("cannot reach chatd at %s: %v", c.socket, err)
-}
-
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+	return fmt.Errorf("cannot reach chatd at %s: %v", c.socket, neterr.Cause(err))
 }
 
 // socketGroup names the group whose members may use the socket: the
