@@ -97,6 +97,10 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 				defer stop()
 				opts.Interactive = true
 				opts.Terminal = tty
+			} else {
+				// Input from a pipe, output to a terminal: the server
+				// must not drive that terminal either.
+				opts.EscapeControls = isTerminal(stdout)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
@@ -122,10 +126,15 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 // terminal reports whether both standard input and output are a terminal:
 // only then is the session interactive.
 func terminal(stdin io.Reader, stdout io.Writer) (*os.File, bool) {
-	in, ok1 := stdin.(*os.File)
-	out, ok2 := stdout.(*os.File)
-	if !ok1 || !ok2 || !chatclient.IsTerminal(int(in.Fd())) || !chatclient.IsTerminal(int(out.Fd())) {
+	in, ok := stdin.(*os.File)
+	if !ok || !chatclient.IsTerminal(int(in.Fd())) || !isTerminal(stdout) {
 		return nil, false
 	}
 	return in, true
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && chatclient.IsTerminal(int(f.Fd()))
 }

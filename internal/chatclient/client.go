@@ -70,6 +70,10 @@ type Options struct {
 	// if set, puts the real terminal into raw mode and reports its size.
 	Interactive bool
 	Terminal    *Terminal
+	// EscapeControls, outside interactive mode, passes the server's bytes
+	// to Stdout through the same filter as interactive mode (control
+	// characters shown, not obeyed): for a Stdout that is a terminal.
+	EscapeControls bool
 	// Prompt is shown in interactive mode; empty means DefaultPrompt.
 	Prompt string
 }
@@ -281,10 +285,12 @@ func (s *session) sendInput(r io.Reader) inputResult {
 func (s *session) runPiped(ctx context.Context) int {
 	readDone := make(chan error, 1)
 	go func() {
-		readDone <- s.readServer(func(p []byte) error {
-			_, err := s.opts.Stdout.Write(p)
-			return err
-		})
+		write := s.pipedOutput()
+		err := s.readServer(func(p []byte) error { return write(p, false) })
+		if err == nil {
+			err = write(nil, true)
+		}
+		readDone <- err
 	}()
 	inputDone := make(chan inputResult, 1)
 	go func() { inputDone <- s.sendInput(s.opts.Stdin) }()
@@ -294,6 +300,27 @@ func (s *session) runPiped(ctx context.Context) int {
 		fmt.Fprintln(s.opts.Stderr, msg)
 	}
 	return code
+}
+
+// pipedOutput returns what writes the server's bytes to Stdout in piped
+// mode: unchanged, or filtered for a terminal. final flushes what the
+// filter holds back (the start of a character cut by a read).
+func (s *session) pipedOutput() func(p []byte, final bool) error {
+	if !s.opts.EscapeControls {
+		return func(p []byte, _ bool) error {
+			_, err := s.opts.Stdout.Write(p)
+			return err
+		}
+	}
+	var f termFilter
+	return func(p []byte, final bool) error {
+		b := f.filter(p, final)
+		if len(b) == 0 {
+			return nil
+		}
+		_, err := s.opts.Stdout.Write(b)
+		return err
+	}
 }
 
 // wait runs the session to its end and returns the exit code and the line

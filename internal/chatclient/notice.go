@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // NoticePrefix starts every line the server sends about the connection
@@ -86,53 +85,4 @@ func cleanNotice(b []byte) string {
 		return r
 	}, s)
 	return strings.TrimSpace(s)
-}
-
-// termFilter prepares server bytes for the interactive terminal: it keeps
-// the last bytes of a UTF-8 character cut by a read until the rest arrives
-// (so the prompt is never redrawn in the middle of a character) and shows
-// control characters other than newline and tab in caret form (^[), so the
-// server cannot move the cursor or change the terminal under the line
-// editor. Carriage returns are dropped: the terminal adds its own.
-type termFilter struct {
-	tail []byte
-	out  []byte
-}
-
-func (f *termFilter) filter(p []byte, final bool) []byte {
-	f.out = f.out[:0]
-	if len(f.tail) > 0 {
-		p = append(f.tail, p...)
-		f.tail = nil
-	}
-	if !final {
-		// Hold back an incomplete last character.
-		for i := 1; i < utf8.UTFMax && i <= len(p); i++ {
-			c := p[len(p)-i]
-			if c < utf8.RuneSelf {
-				break
-			}
-			if utf8.RuneStart(c) {
-				if !utf8.FullRune(p[len(p)-i:]) {
-					f.tail = append([]byte(nil), p[len(p)-i:]...)
-					p = p[:len(p)-i]
-				}
-				break
-			}
-		}
-	}
-	for _, c := range p {
-		switch {
-		case c == '\n' || c == '\t':
-			f.out = append(f.out, c)
-		case c == '\r':
-		case c < 0x20:
-			f.out = append(f.out, '^', c+'@')
-		case c == 0x7f:
-			f.out = append(f.out, '^', '?')
-		default:
-			f.out = append(f.out, c)
-		}
-	}
-	return f.out
 }
