@@ -49,7 +49,7 @@ printed and the exit status is 1.`,
 }
 
 func printReload(w io.Writer, res adminapi.ReloadResult) error {
-	file := res.ConfigFile
+	file := cliutil.Printable(res.ConfigFile)
 	if file == "" {
 		file = "built-in defaults (no config file)"
 	}
@@ -57,10 +57,10 @@ func printReload(w io.Writer, res adminapi.ReloadResult) error {
 	if len(res.Applied) == 0 {
 		fmt.Fprintf(&b, "configuration reloaded from %s: nothing changed\n", file)
 	} else {
-		fmt.Fprintf(&b, "configuration reloaded from %s: applied %s\n", file, strings.Join(res.Applied, ", "))
+		fmt.Fprintf(&b, "configuration reloaded from %s: applied %s\n", file, cliutil.Printable(strings.Join(res.Applied, ", ")))
 	}
 	if len(res.NeedRestart) > 0 {
-		fmt.Fprintf(&b, "changed but applied only at the next restart: %s\n", strings.Join(res.NeedRestart, ", "))
+		fmt.Fprintf(&b, "changed but applied only at the next restart: %s\n", cliutil.Printable(strings.Join(res.NeedRestart, ", ")))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -60,7 +60,7 @@ func printStatus(w io.Writer, st adminapi.Status) error {
 	}
 	var b strings.Builder
 	for _, l := range lines {
-		fmt.Fprintf(&b, "%-14s %s\n", l[0]+":", l[1])
+		fmt.Fprintf(&b, "%-14s %s\n", l[0]+":", cliutil.Printable(l[1]))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
