@@ -38,7 +38,8 @@ Exit status:
   0    you sent CLOSE SOCKET, or your input ended and the server closed
   1    could not connect, or the connection was reset or broke
   2    bad usage, such as an unknown flag or a bad address
-  3    the server closed the connection on its own
+  3    the server closed the connection on its own (kick, shutdown, full),
+       also after the input ended
   130  interrupted`
 
 const examples = `  # Chat with the local chatd

@@ -159,6 +159,7 @@ type session struct {
 	noticeMark  int           // notices seen when expectClose was set
 
 	draining atomic.Bool // input is over: bound the server's silence
+	sent     atomic.Bool // some of the user's bytes went to the server
 }
 
 // inputResult is how the sending side ended.
@@ -263,6 +264,7 @@ func (s *session) sendInput(r io.Reader) inputResult {
 			if werr != nil {
 				return inputResult{kind: inputSendError, err: werr}
 			}
+			s.sent.Store(true)
 			if found {
 				if err := s.halfClose(); err != nil {
 					return inputResult{kind: inputSendError, err: err}
@@ -357,9 +359,9 @@ func (s *session) wait(ctx context.Context, readDone <-chan error, inputDone <-c
 func (s *session) ended(readErr, sendErr error) (int, string) {
 	s.mu.Lock()
 	expect, user, mark := s.expectClose, s.userClosed, s.noticeMark
-	reason, haveReason := s.notices.reason(mark)
-	if !expect {
-		reason, haveReason = s.notices.reason(0)
+	reason, haveReason := s.notices.reason(0)
+	if expect {
+		reason, haveReason = s.notices.reasonAfterEnd(mark, s.sent.Load())
 	}
 	s.mu.Unlock()
 
@@ -379,7 +381,10 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 		case s.opts.Interactive:
 			msg = "chat: connection closed"
 		}
-		if expect {
+		// A notice means the server ended the session for its own
+		// reason (kick, shutdown, full), even after our input ended;
+		// only the close the user asked for is a success then.
+		if user || expect && !haveReason {
 			return ExitOK, msg
 		}
 		return ExitClosedByServer, msg

@@ -465,3 +465,98 @@ func TestTerminalRestored(t *testing.T) {
 		})
 	}
 }
+
+// rejecter is a server that turns every client away as chatd does when it
+// is full: the notice, its side closed at once, the client's bytes read
+// and never answered until the client closes its side.
+type rejecter struct {
+	addr string
+	go_  chan struct{} // closed: send the notice and close
+	eof  chan struct{} // closed when the client half-closed
+}
+
+func startRejecter(t *testing.T, notice string, waitForGo, finAfterEOF bool) *rejecter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	r := &rejecter{addr: ln.Addr().String(), go_: make(chan struct{}), eof: make(chan struct{})}
+	if !waitForGo {
+		close(r.go_)
+	}
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(chatdtest.WaitTimeout))
+		eof := make(chan struct{})
+		go func() { io.Copy(io.Discard, nc); close(eof); close(r.eof) }()
+		<-r.go_
+		io.WriteString(nc, notice)
+		if finAfterEOF {
+			// The notice and the close can reach the client on either
+			// side of its own end of input.
+			<-eof
+		}
+		nc.(*net.TCPConn).CloseWrite()
+		<-eof
+	}()
+	return r
+}
+
+// A server that turns the client away (server full) ends the session with
+// exit status 3, however the client's input stands: still open, or already
+// ended before or after the notice came. (With no input at all a full
+// server's notice and a greeting look the same, and the end counts as
+// ordinary: see TestGreetingThenEndOfInputIsOK.)
+func TestServerFullIsAClose(t *testing.T) {
+	const notice = "*** server full, try again later\n"
+	const wantStderr = "chat: connection closed by server: server full, try again later\n"
+	t.Run("input open", func(t *testing.T) {
+		r := startRejecter(t, notice, false, false)
+		s := start(t, chatclient.Options{Addr: r.addr}, nil)
+		s.wait(t, chatclient.ExitClosedByServer)
+		if got := s.stderr.String(); got != wantStderr {
+			t.Errorf("stderr %q, want %q", got, wantStderr)
+		}
+	})
+	t.Run("input ended before the notice", func(t *testing.T) {
+		r := startRejecter(t, notice, true, false)
+		s := start(t, chatclient.Options{Addr: r.addr}, ptr("hi\n"))
+		<-r.eof // the client's input has ended and it has half-closed
+		close(r.go_)
+		s.wait(t, chatclient.ExitClosedByServer)
+		if got := s.stderr.String(); got != wantStderr {
+			t.Errorf("stderr %q, want %q", got, wantStderr)
+		}
+	})
+	t.Run("input ended after the notice", func(t *testing.T) {
+		r := startRejecter(t, notice, false, true)
+		s := start(t, chatclient.Options{Addr: r.addr}, nil)
+		s.stdout.WaitFor(t, notice)
+		s.type_(t, "hi\n")
+		s.stdin.Close()
+		s.wait(t, chatclient.ExitClosedByServer)
+		if got := s.stderr.String(); got != wantStderr {
+			t.Errorf("stderr %q, want %q", got, wantStderr)
+		}
+	})
+}
+
+// A notice before the end of input followed by the answers, or a greeting
+// and no input at all, does not make an ordinary end a server's close.
+func TestGreetingThenEndOfInputIsOK(t *testing.T) {
+	for _, input := range []string{"", "hi\n", "\n"} {
+		srv := chatdtest.Start(t, chatdtest.Options{Greeting: "*** welcome\n"})
+		s := start(t, chatclient.Options{Addr: srv.Addr}, ptr(input))
+		srv.Next(t)
+		s.wait(t, chatclient.ExitOK)
+		if got := s.stderr.String(); got != "" {
+			t.Errorf("input %q: stderr %q, want nothing", input, got)
+		}
+	}
+}

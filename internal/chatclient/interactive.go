@@ -224,6 +224,7 @@ func (s *session) readLines(t *term.Terminal, scr *screen, keys *ctrlCWatcher, e
 		if _, err := io.WriteString(s.conn, line+"\n"); err != nil {
 			return inputResult{kind: inputSendError, err: err}
 		}
+		s.sent.Store(true)
 	}
 }
 
