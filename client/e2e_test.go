@@ -72,6 +72,8 @@ func TestE2EPiped(t *testing.T) {
 			wantStderr: "chat: cannot connect to " + dead + ": connection refused (is chatd running?)\n"},
 		{name: "bad addr", args: []string{"--addr", "localhost"}, wantCode: 2,
 			wantStderr: `chat: invalid address "localhost": missing port (want HOST:PORT, e.g. 127.0.0.1:5605)` + "\n"},
+		{name: "IPv6 without brackets", args: []string{"--addr", "::1:5605"}, wantCode: 2,
+			wantStderr: `chat: invalid address "::1:5605": an IPv6 address needs brackets: [::1]:5605` + "\n"},
 		{name: "unknown flag", args: []string{"-x"}, wantCode: 2,
 			wantStderr: "chat: unknown shorthand flag: 'x' in -x\nRun 'chat --help' for usage.\n"},
 	}

@@ -113,7 +113,8 @@ func TestInteractiveTerminal(t *testing.T) {
 			steps: []step{
 				{keys: "spam\r", want: "SPAM\r\n"},
 				{server: func(c *chatdtest.Conn) { c.Kick("*** kicked by operator: spam\n") },
-					want: "chat: connection closed by server: kicked by operator: spam\r\n"},
+					// The notice is on the screen; stderr does not repeat it.
+					want: "*** kicked by operator: spam\r\n> \r\x1b[Kchat: connection closed by server\r\n"},
 			},
 			wantCode: 3,
 			wantSent: "spam\n",
@@ -152,7 +153,7 @@ func TestInteractiveTerminal(t *testing.T) {
 			defer func() { tty.Close(); master.Close(); <-copied }()
 
 			c := srv.Next(t)
-			screen.WaitFor(t, "> ")
+			screen.WaitFor(t, "chat: connected to "+srv.Addr+"; type CLOSE SOCKET or press Ctrl-D to end, Ctrl-C to quit\r\n> ")
 			if st := termios(t, tty); st.Lflag&(unix.ICANON|unix.ECHO) != 0 {
 				t.Errorf("terminal not in raw mode while the prompt is shown: lflag %#x", st.Lflag)
 			}

@@ -18,18 +18,22 @@ const long = `chat connects to a chatd server and runs both directions at once: 
 the server sends is printed the moment it arrives, and whatever you type is
 sent to it. chatd answers in UPPERCASE.
 
-On a terminal chat shows a prompt with line editing and history, and sends
-each line when you press Enter. Type CLOSE SOCKET to end the session; press
-Ctrl-D on an empty line to end your input and see the server's last answers;
-Ctrl-C quits at once.
+On a terminal chat says whom it connected to, then shows a prompt with line
+editing and history, and sends each line when you press Enter. Type CLOSE
+SOCKET to end the session; press Ctrl-D on an empty line to end your input
+and see the server's last answers; Ctrl-C quits at once. The server's
+control characters are shown (^[, <U+009B>), never obeyed.
 
 With input from a pipe or a file chat sends it as it is and copies the
-server's raw bytes to standard output. When the input ends it closes its
+server's raw bytes to standard output (escaped as above if that is a
+terminal). When the input ends it closes its
 sending side, prints what the server still sends and exits once the server
 closes the connection.
 
 When the server closes the connection on its own (kicked, shutting down,
-full) chat says why on standard error, from the server's last "*** " notice.
+full) chat says why on standard error, from the server's last "*** " notice
+(on a terminal, where the notice is on the screen, it says only that the
+server closed the connection).
 
 The server address is --addr if given, else $CHAT_ADDR if set, else
 127.0.0.1:5605.

@@ -374,6 +374,9 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 		// the server dropped the connection with our bytes unread.
 		msg := ""
 		switch {
+		case haveReason && s.outputIsTerminal():
+			// The notice is on the screen just above.
+			msg = "chat: connection closed by server"
 		case haveReason:
 			msg = "chat: connection closed by server: " + reason
 		case !expect:
@@ -397,6 +400,10 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 	}
 	return ExitError, "chat: " + connErrorText(readErr)
 }
+
+// outputIsTerminal reports whether the server's output is shown on a
+// terminal, where the user reads its notices as they come.
+func (s *session) outputIsTerminal() bool { return s.opts.Interactive || s.opts.EscapeControls }
 
 type eofReader struct{}
 

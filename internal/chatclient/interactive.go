@@ -97,6 +97,7 @@ func (s *session) runInteractive(ctx context.Context) int {
 	}
 
 	scr := &screen{t: t, out: s.opts.Stdout, atEOL: true}
+	scr.write([]byte(s.connectedLine()), false)
 	readDone := make(chan error, 1)
 	go func() {
 		err := s.readServer(func(p []byte) error { return scr.write(p, false) })
@@ -122,6 +123,16 @@ func (s *session) runInteractive(ctx context.Context) int {
 		fmt.Fprintln(s.opts.Stderr, msg)
 	}
 	return code
+}
+
+// connectedLine says whom the session is with and how to end it, the way
+// telnet and ssh greet a person at a terminal.
+func (s *session) connectedLine() string {
+	to := s.opts.Addr
+	if remote := s.conn.RemoteAddr().String(); remote != to {
+		to += " (" + remote + ")"
+	}
+	return "chat: connected to " + to + "; type " + ClosePhrase + " or press Ctrl-D to end, Ctrl-C to quit\n"
 }
 
 // screen writes the server's output in interactive mode: through the line
