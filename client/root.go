@@ -117,6 +117,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 		},
 	}
 	cmd.SetFlagErrorFunc(cliutil.FlagErrors)
+	cliutil.AddVersion(cmd)
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)

@@ -5,7 +5,6 @@ import (
 
 	"github.com/chatd/chatd/internal/admin/adminclient"
 	"github.com/chatd/chatd/internal/cliutil"
-	"github.com/chatd/chatd/internal/version"
 )
 
 // app holds what every subcommand shares: where the socket is.
@@ -29,7 +28,6 @@ and the members of admin.group may use it.
 
 Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 2 usage or configuration mistake; 3 kick found a client not connected.`,
-		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -38,6 +36,7 @@ Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 	pf.StringVar(&a.socketFlag, "socket", "", "chatd's admin socket (default: see above)")
 	pf.StringVar(&a.configFlag, "config", "", "chatd's config file, read for admin.socket (default: the files chatd reads)")
 	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a))
+	cliutil.AddVersion(root)
 	return root
 }
 
