@@ -145,10 +145,10 @@ func TestUnreadableAnswersAreOneLine(t *testing.T) {
 			w.Write([]byte("<html>not chatd</html>"))
 		case "/v1/reload":
 			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(502)
+			w.WriteHeader(http.StatusBadGateway)
 			w.Write([]byte(`{"no":"error key"}`))
 		default:
-			http.Error(w, "upstream on fire\nreally", 502)
+			http.Error(w, "upstream on fire\nreally", http.StatusBadGateway)
 		}
 	})
 	c := adminclient.New(sock)
