@@ -27,7 +27,8 @@ const (
 	// ExitUsage: the options are wrong (for example a bad address).
 	ExitUsage = cliutil.ExitUsage
 	// ExitClosedByServer: the server closed the connection on its own
-	// (kicked, shutting down, full, idle).
+	// (kicked, shutting down, full, idle), also when the input had
+	// already ended.
 	ExitClosedByServer = 3
 	// ExitInterrupted: the user interrupted (Ctrl-C, or a signal cancelled
 	// the context).
