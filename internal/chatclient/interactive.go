@@ -70,10 +70,12 @@ func (s *session) runInteractive(ctx context.Context) int {
 	defer restore() // whatever happens, even a panic
 
 	keys := &ctrlCWatcher{r: s.opts.Stdin}
+	scr := &screen{out: s.opts.Stdout, atEOL: true}
 	t := term.NewTerminal(struct {
 		io.Reader
 		io.Writer
-	}{keys, s.opts.Stdout}, s.opts.Prompt)
+	}{keys, editorOutput{scr}}, s.opts.Prompt)
+	scr.t = t
 	if tty.Size != nil {
 		if w, h, err := tty.Size(); err == nil {
 			t.SetSize(w, h)
@@ -96,7 +98,6 @@ func (s *session) runInteractive(ctx context.Context) int {
 		}()
 	}
 
-	scr := &screen{t: t, out: s.opts.Stdout, atEOL: true}
 	scr.write([]byte(s.connectedLine()), false)
 	readDone := make(chan error, 1)
 	go func() {
@@ -145,8 +146,9 @@ type screen struct {
 
 	mu     sync.Mutex
 	f      termFilter
-	direct bool // the line editor is done
-	atEOL  bool // the last output ended a line
+	direct bool        // the line editor is done
+	left   atomic.Bool // as direct, for the editor's own writes (see editorOutput)
+	atEOL  bool        // the last output ended a line
 }
 
 func (s *screen) write(p []byte, final bool) error {
@@ -171,6 +173,19 @@ func (s *screen) write(p []byte, final bool) error {
 	return err
 }
 
+// editorOutput is the line editor's way to the terminal. Once the screen
+// has left the editor, what the editor still draws (a prompt that its
+// ReadLine goroutine redraws a moment late) is dropped: it would land on
+// the line of our closing message.
+type editorOutput struct{ s *screen }
+
+func (e editorOutput) Write(p []byte) (int, error) {
+	if e.s.left.Load() {
+		return len(p), nil
+	}
+	return e.s.out.Write(p)
+}
+
 // How the line editor's last line is left on the screen.
 type leaving int
 
@@ -188,6 +203,7 @@ func (s *screen) leave(how leaving) {
 		return
 	}
 	s.direct = true
+	s.left.Store(true)
 	switch {
 	case how == leaveInterrupted:
 		io.WriteString(s.out, "^C"+newLine) // like a shell: keep the line
