@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -218,33 +217,6 @@ func TestReloadWithoutSource(t *testing.T) {
 	d := New(&cfg, log)
 	if _, err := d.Reload(); !errors.Is(err, ErrNoConfigSource) {
 		t.Fatalf("err = %v", err)
-	}
-}
-
-// Every config key must be classified as live or restart-only.
-func TestReloadKeysCoverTheConfig(t *testing.T) {
-	var keys []string
-	var walk func(prefix string, t reflect.Type)
-	walk = func(prefix string, typ reflect.Type) {
-		for i := range typ.NumField() {
-			tag := typ.Field(i).Tag.Get("mapstructure")
-			if tag == "" || tag == "-" {
-				continue
-			}
-			if typ.Field(i).Type.Kind() == reflect.Struct {
-				walk(prefix+tag+".", typ.Field(i).Type)
-				continue
-			}
-			keys = append(keys, prefix+tag)
-		}
-	}
-	walk("", reflect.TypeFor[config.Config]())
-	var have []string
-	for _, k := range reloadKeys {
-		have = append(have, k.name)
-	}
-	if !sameSet(keys, have) {
-		t.Fatalf("config keys %v, reload knows %v", keys, have)
 	}
 }
 
