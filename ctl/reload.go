@@ -48,9 +48,9 @@ printed and the exit status is 1.`,
 }
 
 func printReload(w io.Writer, res adminapi.ReloadResult) error {
-	file := res.ConfigFile
-	if file == "" {
-		file = "built-in defaults (no config file)"
+	file := res.Origin
+	if file == "" { // a chatd from before origin was reported
+		file = res.ConfigFile
 	}
 	var b strings.Builder
 	if len(res.Applied) == 0 {

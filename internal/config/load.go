@@ -137,7 +137,11 @@ func read(v *viper.Viper, file string) error {
 		}
 		return &Error{Source: "file " + file, Reason: reason, err: pe.Err}
 	}
-	return &Error{Source: "file " + file, Reason: "not valid YAML: " + oneLine(err.Error())}
+	var parse viper.ConfigParseError
+	if errors.As(err, &parse) && parse.Unwrap() != nil {
+		err = parse.Unwrap() // without viper's "While parsing config:"
+	}
+	return &Error{Source: "file " + file, Reason: "not valid YAML: " + strings.TrimPrefix(oneLine(err.Error()), "yaml: ")}
 }
 
 // oneLine squeezes a multi-line library error into one line.

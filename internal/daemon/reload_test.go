@@ -174,6 +174,11 @@ func TestReloadRejectsAnInvalidConfigAndKeepsTheOldOne(t *testing.T) {
 			if !errors.As(err, &ce) {
 				t.Fatalf("Reload error = %v, want a *config.Error", err)
 			}
+			// The caller says it was a reload; the error says only why.
+			if !strings.HasPrefix(err.Error(), "config") || strings.Contains(err.Error(), "reload:") ||
+				strings.Contains(err.Error(), "While parsing config") {
+				t.Fatalf("Reload error %q adds context its callers already give", err)
+			}
 			if got := f.d.Server().Settings().MaxClients; got != 50 {
 				t.Fatalf("max_clients now %d, want the old 50", got)
 			}
