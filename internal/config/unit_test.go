@@ -16,6 +16,8 @@ func TestUnitStopTimeout(t *testing.T) {
 		{"[Service]\nTimeoutStopSec=30\n", 30 * time.Second, true},
 		{"[Service]\nTimeoutStopSec=1min 30s\n", 90 * time.Second, true},
 		{"[Service]\nTimeoutStopSec=500ms\n", 500 * time.Millisecond, true},
+		{"[Service]\nTimeoutStopSec=2min\n", 2 * time.Minute, true},
+		{"[Service]\nTimeoutStopSec=1h 5sec\n", time.Hour + 5*time.Second, true},
 		{"[Service]\nTimeoutStopSec=10\nTimeoutStopSec=2m\n", 2 * time.Minute, true},
 		{"[Service]\nTimeoutStopSec=infinity\n", 0, false},
 		{"[Service]\nExecStart=/bin/true\n", 0, false},
