@@ -216,7 +216,7 @@ func (s sources) origin(skipped []string) string {
 func (s sources) decodeError(err error) error {
 	var de *mapstructure.DecodeError
 	if !errors.As(err, &de) {
-		return fmt.Errorf("config: %s", oneLine(err.Error()))
+		return &Error{Source: "values", Reason: oneLine(err.Error())}
 	}
 	reason := oneLine(err.Error())
 	if inner := de.Unwrap(); inner != nil {
