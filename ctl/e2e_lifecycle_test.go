@@ -105,15 +105,17 @@ func TestUnsafeSocketPathsStopChatdWithOneLine(t *testing.T) {
 	os.Mkdir(open, 0o777)
 	os.Chmod(open, 0o777)
 
+	// Refused as configuration (exit 2, which a service manager does not
+	// restart), before anything starts; config check says the same.
 	for path, want := range map[string]string{
-		link:                              "admin socket path " + link + " is a symbolic link; refusing to use it",
+		link:                              "is a symbolic link; refusing to use it",
 		filepath.Join(open, "admin.sock"): "is writable by everyone (mode 0777) without the sticky bit; refusing to use it",
 	} {
 		c := testbin.StartChatd(t, testbin.Options{NoWait: true, Config: fmt.Sprintf("admin:\n  socket: %s\n", path)})
-		if code := c.Wait(30 * time.Second); code != 1 {
-			t.Fatalf("%s: exit %d, want 1\n%s", path, code, c.Logs())
+		if code := c.Wait(30 * time.Second); code != 2 {
+			t.Fatalf("%s: exit %d, want 2\n%s", path, code, c.Logs())
 		}
-		if lines := plainLines(c.Logs()); len(lines) != 1 || !strings.HasPrefix(lines[0], "chatd: admin API: ") ||
+		if lines := plainLines(c.Logs()); len(lines) != 1 || !strings.HasPrefix(lines[0], "chatd: config: admin.socket = ") ||
 			!strings.Contains(lines[0], want) {
 			t.Errorf("%s: said %q, want one line with %q", path, lines, want)
 		}

@@ -49,9 +49,9 @@ printed and the exit status is 1.`,
 }
 
 func printReload(w io.Writer, res adminapi.ReloadResult) error {
-	file := cliutil.Printable(res.ConfigFile)
-	if file == "" {
-		file = "built-in defaults (no config file)"
+	file := cliutil.Printable(res.Origin)
+	if file == "" { // a chatd from before origin was reported
+		file = cliutil.Printable(res.ConfigFile)
 	}
 	var b strings.Builder
 	if len(res.Applied) == 0 {

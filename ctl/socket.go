@@ -4,9 +4,6 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/spf13/pflag"
-
-	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/paths"
 )
@@ -18,32 +15,23 @@ func (a *app) resolveSocket() (socket, group string, err error) {
 	if a.socketFlag != "" {
 		return a.socketFlag, "", nil
 	}
-	// chatd's own config loader: defaults, the config file, CHATD_*
-	// variables; so CHATD_ADMIN_SOCKET and admin.socket mean the same to
-	// both programs.
-	fs := pflag.NewFlagSet("chatctl", pflag.ContinueOnError)
-	config.AddFlags(fs)
-	if a.configFlag != "" {
-		if err := fs.Set("config", a.configFlag); err != nil {
-			return "", "", cliutil.Usage(err)
-		}
-	}
-	cfg, err := config.Load(fs)
+	// CHATD_ADMIN_SOCKET and admin.socket mean the same to both programs.
+	ep, err := config.AdminSocket(a.configFlag)
 	if err != nil {
 		if a.configFlag != "" {
 			return "", "", err
 		}
-		// chatctl needs one key; a config it cannot read (not ours to
-		// read, say) must not stop it. chatd's default applies.
+		// A default config file chatctl cannot read (not ours to read,
+		// say) must not stop it: chatd's default applies.
 		if env := os.Getenv(config.EnvPrefix + "_ADMIN_SOCKET"); env != "" {
 			return env, "", nil
 		}
 		return defaultSocket(), "", nil
 	}
-	if cfg.Admin.Socket == paths.AdminSocket() && os.Getenv(config.EnvPrefix+"_ADMIN_SOCKET") == "" {
-		return defaultSocket(), cfg.Admin.Group, nil
+	if ep.Default {
+		return defaultSocket(), ep.Group, nil
 	}
-	return cfg.Admin.Socket, cfg.Admin.Group, nil
+	return ep.Socket, ep.Group, nil
 }
 
 // defaultSocket is chatd's default socket for this user; for a user

@@ -113,13 +113,14 @@ func TestSIGHUPReloadsWithoutDroppingClients(t *testing.T) {
 }
 
 func TestChatctlReload(t *testing.T) {
-	d := testbin.StartChatd(t, testbin.Options{Config: "max_clients: 50\n"})
+	d := testbin.StartChatd(t, testbin.Options{Config: "max_clients: 50\n", Env: []string{"CHATD_NOTICES_SHUTDOWN=bye"}})
 	c := d.Dial()
 	defer c.Close()
 
 	setKey(t, d, "max_clients", "7")
 	code, out, errOut := chatctl(t, d, "reload")
-	if code != 0 || !strings.Contains(out, "applied max_clients") {
+	// It says what is in effect: the file and the CHATD_* variables.
+	if code != 0 || !strings.Contains(out, "reloaded from file "+d.Config+", environment CHATD_NOTICES_SHUTDOWN over built-in defaults: applied max_clients") {
 		t.Fatalf("chatctl reload: exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 	}
 	if got := maxClients(t, d); got != 7 {
@@ -144,8 +145,9 @@ func TestChatctlReload(t *testing.T) {
 
 	setKey(t, d, "max_clients", "0")
 	code, out, errOut = chatctl(t, d, "reload")
-	if code != 1 || out != "" || !strings.Contains(errOut, "reload rejected") ||
-		!strings.Contains(errOut, "max_clients") || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
+	// Each layer adds its context once: no "reload rejected: reload: config: …".
+	if code != 1 || out != "" || !strings.HasPrefix(errOut, `chatctl: reload rejected: config: max_clients = "0" (from file `) ||
+		strings.Count(errOut, "reload") != 1 || strings.Count(strings.TrimSpace(errOut), "\n") != 0 {
 		t.Fatalf("invalid config: exit %d\nstdout: %q\nstderr: %q", code, out, errOut)
 	}
 	if got := maxClients(t, d); got != 7 {

@@ -27,6 +27,10 @@ type Config struct {
 
 	// File is the config file that was read, or "" when none was.
 	File string `mapstructure:"-" yaml:"-"`
+	// Origin says in one line where the values in force come from: the
+	// file, the CHATD_* variables and the flags that set something, or
+	// the built-in defaults alone.
+	Origin string `mapstructure:"-" yaml:"-"`
 }
 
 // Notices are the lines sent to a client just before the server closes its
@@ -41,7 +45,7 @@ type Notices struct {
 // Admin configures the admin API's Unix socket.
 type Admin struct {
 	Socket string `mapstructure:"socket" yaml:"socket"`
-	Mode   string `mapstructure:"mode" yaml:"mode"`
+	Mode   Mode   `mapstructure:"mode" yaml:"mode"`
 	Group  string `mapstructure:"group" yaml:"group"`
 }
 
@@ -51,9 +55,13 @@ type Log struct {
 	Format string `mapstructure:"format" yaml:"format"`
 }
 
+// Mode is a file mode written as octal digits, always with a leading 0
+// once decoded: "0660".
+type Mode string
+
 // SocketMode is admin.mode as a file mode. It is valid once Load succeeded.
 func (a Admin) SocketMode() os.FileMode {
-	m, _ := strconv.ParseUint(a.Mode, 8, 32)
+	m, _ := strconv.ParseUint(string(a.Mode), 8, 32)
 	return os.FileMode(m)
 }
 
@@ -88,6 +96,7 @@ type Error struct {
 	Value  string
 	Source string // "file /etc/chatd/chatd.yaml", "environment CHATD_LISTEN", …
 	Reason string
+	err    error // the file system's error, for errors.Is
 }
 
 func (e *Error) Error() string {
@@ -96,3 +105,5 @@ func (e *Error) Error() string {
 	}
 	return fmt.Sprintf("config: %s = %q (from %s): %s", e.Key, e.Value, e.Source, e.Reason)
 }
+
+func (e *Error) Unwrap() error { return e.err }

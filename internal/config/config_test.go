@@ -2,8 +2,11 @@ package config
 
 import (
 	"errors"
+	"fmt"
 	"os"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +18,20 @@ import (
 // yaml (none if empty) and the environment env, isolated from the host's
 // default config files and CHATD_* variables.
 func load(t *testing.T, yaml string, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	fs := newFlagSet()
+	if file := isolate(t, yaml, env); file != "" {
+		args = append(args, "--config", file)
+	}
+	if err := fs.Parse(args); err != nil {
+		t.Fatal(err)
+	}
+	return Load(fs)
+}
+
+// isolate hides the host's default config files and CHATD_* variables,
+// sets env, and writes yaml (if any) to a file it returns.
+func isolate(t *testing.T, yaml string, env map[string]string) string {
 	t.Helper()
 	for _, kv := range os.Environ() {
 		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "CHATD_") {
@@ -28,19 +45,14 @@ func load(t *testing.T, yaml string, env map[string]string, args ...string) (*Co
 	old := searchedFiles
 	searchedFiles = func() []string { return []string{filepath.Join(t.TempDir(), "absent.yaml")} }
 	t.Cleanup(func() { searchedFiles = old })
-	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
-	AddFlags(fs)
-	if yaml != "" {
-		f := filepath.Join(t.TempDir(), "chatd.yaml")
-		if err := os.WriteFile(f, []byte(yaml), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		args = append(args, "--config", f)
+	if yaml == "" {
+		return ""
 	}
-	if err := fs.Parse(args); err != nil {
+	f := filepath.Join(t.TempDir(), "chatd.yaml")
+	if err := os.WriteFile(f, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return Load(fs)
+	return f
 }
 
 func TestDefaultsWithoutAnyFile(t *testing.T) {
@@ -57,7 +69,7 @@ func TestDefaultsWithoutAnyFile(t *testing.T) {
 }
 
 func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
-	yaml := "listen: 127.0.0.1:1000\nmax_clients: 10\ngreeting: from-file\nadmin:\n  group: wheel\n"
+	yaml := "listen: 127.0.0.1:1000\nmax_clients: 10\ngreeting: from-file\nadmin:\n  group: " + ownGroup(t) + "\n"
 	env := map[string]string{"CHATD_LISTEN": "127.0.0.1:2000", "CHATD_MAX_CLIENTS": "20", "CHATD_ADMIN_SOCKET": "/tmp/env.sock"}
 	cfg, err := load(t, yaml, env, "--max-clients", "30")
 	if err != nil {
@@ -71,7 +83,7 @@ func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
 		{"env beats file", cfg.Listen, "127.0.0.1:2000"},
 		{"nested env without a file value", cfg.Admin.Socket, "/tmp/env.sock"},
 		{"file beats default", cfg.Greeting, "from-file"},
-		{"nested file value", cfg.Admin.Group, "wheel"},
+		{"nested file value", cfg.Admin.Group, ownGroup(t)},
 		{"default", cfg.WriteTimeout, 30 * time.Second},
 	}
 	for _, c := range checks {
@@ -91,6 +103,7 @@ func TestInvalidValues(t *testing.T) {
 		args       []string
 		key        string
 		source     string
+		reason     string // part of the message, when the test is about it
 	}{
 		{name: "port range", yaml: "listen: 127.0.0.1:65536\n", key: "listen", source: "file"},
 		{name: "missing port", yaml: "listen: 127.0.0.1\n", key: "listen", source: "file"},
@@ -102,7 +115,17 @@ func TestInvalidValues(t *testing.T) {
 		{name: "negative idle", yaml: "idle_timeout: -1m\n", key: "idle_timeout", source: "file"},
 		{name: "unitless duration", yaml: "shutdown_grace: 10\n", key: "shutdown_grace", source: "file"},
 		{name: "garbage duration", yaml: "shutdown_grace: soon\n", key: "shutdown_grace", source: "file"},
-		{name: "unknown key", yaml: "max_client: 3\n", key: "max_client", source: "file"},
+		{name: "unknown key", yaml: "max_client: 3\n", key: "max_client", source: "file", reason: "did you mean max_clients?"},
+		{name: "unknown key far from any", yaml: "colour: red\n", key: "colour", source: "file", reason: "unknown key ("},
+		{name: "leaf without its section", yaml: "socket: /x\n", key: "socket", source: "file", reason: "did you mean admin.socket?"},
+		{name: "unknown nested key", yaml: "admin:\n  sockett: /x\n", key: "admin.sockett", source: "file", reason: "did you mean admin.socket?"},
+		{name: "max clients flag not a number", args: []string{"--max-clients", "abc"}, key: "max_clients", source: "flag --max-clients", reason: "must be a whole number"},
+		{name: "duration env without unit", env: map[string]string{"CHATD_WRITE_TIMEOUT": "30"}, key: "write_timeout", source: "environment CHATD_WRITE_TIMEOUT", reason: "needs a unit, like 30s"},
+		{name: "mode beyond 777 unquoted", yaml: "admin:\n  mode: 1777\n", key: "admin.mode", source: "file", reason: "octal file mode"},
+		{name: "mode with a 9", yaml: "admin:\n  mode: 699\n", key: "admin.mode", source: "file", reason: "octal file mode"},
+		{name: "group that does not exist", yaml: "admin:\n  group: no-such-group-chatd\n", key: "admin.group", source: "file", reason: "no such group"},
+		{name: "socket where a file is", yaml: "admin:\n  socket: " + aFile(t) + "\n", key: "admin.socket", source: "file", reason: "not a socket"},
+		{name: "socket under a file", yaml: "admin:\n  socket: " + aFile(t) + "/run/admin.sock\n", key: "admin.socket", source: "file", reason: "is not a directory"},
 		{name: "section as value", yaml: "log: loud\n", key: "log", source: "file"},
 		{name: "list for string", yaml: "greeting: [a, b]\n", key: "greeting", source: "file"},
 		{name: "relative state dir", yaml: "state_dir: state\n", key: "state_dir", source: "file"},
@@ -125,6 +148,9 @@ func TestInvalidValues(t *testing.T) {
 			}
 			if strings.Contains(err.Error(), "\n") {
 				t.Fatalf("error is not one line: %q", err)
+			}
+			if !strings.Contains(ce.Reason, tt.reason) || strings.Contains(err.Error(), "strconv") {
+				t.Fatalf("error %q does not say %q", err, tt.reason)
 			}
 		})
 	}
@@ -149,13 +175,34 @@ func TestValidEdgeValues(t *testing.T) {
 	}
 }
 
-func TestUnquotedOctalModeMeansWhatItSays(t *testing.T) {
-	cfg, err := load(t, "admin:\n  mode: 0640\n", nil)
-	if err != nil {
-		t.Fatal(err)
+// A mode is the octal digits as written, quoted or not, as chmod reads
+// them. YAML alone would read an unquoted 660 as six hundred and sixty.
+func TestModeIsTheOctalDigitsWritten(t *testing.T) {
+	tests := []struct {
+		yaml string
+		env  map[string]string
+		want os.FileMode
+	}{
+		{yaml: "admin:\n  mode: 0640\n", want: 0o640},
+		{yaml: "admin:\n  mode: 660\n", want: 0o660},
+		{yaml: "admin:\n  mode: \"660\"\n", want: 0o660},
+		{yaml: "admin:\n  mode: \"0660\"\n", want: 0o660},
+		{yaml: "admin:\n  mode: 0o600\n", want: 0o600},
+		{yaml: "Admin:\n  Mode: 600\n", want: 0o600},
+		{yaml: "admin:\n  mode: 0\n", want: 0},
+		{env: map[string]string{"CHATD_ADMIN_MODE": "640"}, want: 0o640},
+		{yaml: "admin:\n  mode: 600\n", env: map[string]string{"CHATD_ADMIN_MODE": "0666"}, want: 0o666},
 	}
-	if cfg.Admin.SocketMode() != 0o640 {
-		t.Fatalf("mode = %o, want 640", cfg.Admin.SocketMode())
+	for _, tt := range tests {
+		t.Run(tt.yaml+fmt.Sprint(tt.env), func(t *testing.T) {
+			cfg, err := load(t, tt.yaml, tt.env)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.Admin.SocketMode() != tt.want || cfg.Admin.Mode != Mode(fmt.Sprintf("0%03o", tt.want)) {
+				t.Fatalf("mode = %q (%o), want %o", cfg.Admin.Mode, cfg.Admin.SocketMode(), tt.want)
+			}
+		})
 	}
 }
 
@@ -184,7 +231,34 @@ func TestYAMLRoundTrips(t *testing.T) {
 		t.Fatalf("YAML output does not load: %v\n%s", err, out)
 	}
 	again.File, cfg.File = "", ""
+	again.Origin, cfg.Origin = "", ""
 	if *again != *cfg {
 		t.Fatalf("round trip changed the config:\n%+v\n%+v", cfg, again)
 	}
+}
+
+// ownGroup is the name of a group this test process is a member of.
+func ownGroup(t *testing.T) string {
+	t.Helper()
+	g, err := user.LookupGroupId(strconv.Itoa(os.Getegid()))
+	if err != nil {
+		t.Skipf("no name for gid %d: %v", os.Getegid(), err)
+	}
+	return g.Name
+}
+
+// aFile is a regular file, where a directory or socket is expected.
+func aFile(t *testing.T) string {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(f, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func newFlagSet() *pflag.FlagSet {
+	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
+	AddFlags(fs)
+	return fs
 }

@@ -1,156 +1,101 @@
 package config
 
 import (
-	"fmt"
 	"reflect"
-	"slices"
-	"strconv"
 	"strings"
 	"time"
-
-	"github.com/spf13/cast"
-	"github.com/spf13/viper"
-
-	"github.com/chatd/chatd/internal/paths"
 )
 
-func defaultFiles() []string { return paths.ConfigFiles() }
+// key is one configuration key. The table below is the only list of keys:
+// defaults, flags, environment variables, validation, reload and the
+// unknown-key hint are all derived from it. A new key is one row here and
+// one field (with its default) in Config.
+type key struct {
+	name  string // as written in the file: "admin.socket"
+	flag  string // command-line flag, "" for none
+	usage string // one line for --help
+	live  bool   // a reload applies it to the running daemon; otherwise it needs a restart
+	check func(v any) error
+}
 
-// flatten lists every leaf of cfg as key → value, with keys taken from the
-// mapstructure tags: the single source of the key list.
-func flatten(cfg Config) map[string]any {
-	out := map[string]any{}
-	var walk func(prefix string, v reflect.Value)
-	walk = func(prefix string, v reflect.Value) {
+const (
+	live    = true
+	restart = false
+)
+
+var keys = []key{
+	{"listen", "listen", "chat listen address HOST:PORT", restart, hostPort},
+	{"max_clients", "max-clients", "most clients connected at once", live, atLeast(1)},
+	{"write_timeout", "", "", live, durationAtLeast(time.Millisecond)},
+	{"idle_timeout", "", "", live, durationAtLeast(0)},
+	{"shutdown_grace", "", "", live, durationAtLeast(0)},
+	{"greeting", "", "", live, nil},
+	{"notices.kick", "", "", live, nil},
+	{"notices.shutdown", "", "", live, nil},
+	{"notices.server_full", "", "", live, nil},
+	{"state_dir", "state-dir", "directory for persistent state", restart, usableDir},
+	{"admin.socket", "admin-socket", "admin API Unix socket path", restart, socketPath},
+	{"admin.mode", "", "", restart, nil}, // checked while decoding: see decodeMode
+	{"admin.group", "", "", restart, existingGroup},
+	{"log.level", "log-level", "debug, info, warn or error", live, oneOf("debug", "info", "warn", "error")},
+	{"log.format", "log-format", "text or json", restart, oneOf("text", "json")},
+}
+
+// envName is the environment variable for a key: admin.socket ↔ CHATD_ADMIN_SOCKET.
+func envName(name string) string {
+	return EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(name, ".", "_"))
+}
+
+// field is the Config field a key names, found by its mapstructure tags.
+func field(c *Config, name string) reflect.Value {
+	v := reflect.ValueOf(c).Elem()
+	for part := range strings.SplitSeq(name, ".") {
 		t := v.Type()
+		found := false
 		for i := range t.NumField() {
-			tag := t.Field(i).Tag.Get("mapstructure")
-			if tag == "" || tag == "-" {
-				continue
-			}
-			key := prefix + tag
-			if f := v.Field(i); f.Kind() == reflect.Struct {
-				walk(key+".", f)
-			} else {
-				out[key] = f.Interface()
+			if t.Field(i).Tag.Get("mapstructure") == part {
+				v, found = v.Field(i), true
+				break
 			}
 		}
+		if !found {
+			panic("config: key " + name + " has no field in Config")
+		}
 	}
-	walk("", reflect.ValueOf(cfg))
-	return out
+	return v
 }
 
-// knownKeys is every config key, sorted.
-func knownKeys() []string {
-	keys := make([]string, 0, 16)
-	for k := range flatten(Config{}) {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+// Changes is what differs between the running configuration and one just
+// read.
+type Changes struct {
+	Live    []string // keys a reload applies at once
+	Restart []string // keys that take effect only at the next start
 }
 
-// setDefaults registers every key with its default. Every key needs one:
-// viper's AutomaticEnv only sees variables for keys it already knows.
-func setDefaults(v *viper.Viper) {
-	for k, val := range flatten(Defaults()) {
-		v.SetDefault(k, val)
+// Diff compares the running configuration with the next one, key by key.
+func Diff(running, next *Config) Changes {
+	var ch Changes
+	for _, k := range keys {
+		if field(running, k.name).Interface() == field(next, k.name).Interface() {
+			continue
+		}
+		if k.live {
+			ch.Live = append(ch.Live, k.name)
+		} else {
+			ch.Restart = append(ch.Restart, k.name)
+		}
 	}
+	return ch
 }
 
-// decode reads every key into a Config, converting each value to its
-// type and naming the key when that fails.
-func decode(v *viper.Viper, src sources) (*Config, error) {
-	cfg := &Config{}
-	root := reflect.ValueOf(cfg).Elem()
-	var walk func(prefix string, s reflect.Value) error
-	walk = func(prefix string, s reflect.Value) error {
-		t := s.Type()
-		for i := range t.NumField() {
-			tag := t.Field(i).Tag.Get("mapstructure")
-			if tag == "" || tag == "-" {
-				continue
-			}
-			key := prefix + tag
-			f := s.Field(i)
-			if f.Kind() == reflect.Struct {
-				if err := walk(key+".", f); err != nil {
-					return err
-				}
-				continue
-			}
-			raw := v.Get(key)
-			bad := func(reason string) error {
-				return &Error{Key: key, Value: fmt.Sprint(raw), Source: src.of(key), Reason: reason}
-			}
-			switch f.Interface().(type) {
-			case time.Duration:
-				d, err := toDuration(raw)
-				if err != nil {
-					return bad(err.Error())
-				}
-				f.SetInt(int64(d))
-			case int:
-				n, err := cast.ToIntE(raw)
-				if err != nil || isFloat(raw) {
-					return bad("must be a whole number")
-				}
-				f.SetInt(int64(n))
-			case string:
-				if n, ok := raw.(int); ok && key == "admin.mode" {
-					// YAML reads an unquoted 0660 as the octal number it is.
-					raw = fmt.Sprintf("0%o", n)
-				}
-				switch raw.(type) {
-				case string, int, int64, uint64, float64, bool:
-					f.SetString(cast.ToString(raw))
-				default:
-					return bad("must be a single value, not a list or section")
-				}
-			}
+// Reloadable is next with every key that needs a restart set back to its
+// running value, so that the result still describes the daemon as it runs.
+func Reloadable(running, next *Config) *Config {
+	merged := *next
+	for _, k := range keys {
+		if !k.live {
+			field(&merged, k.name).Set(field(running, k.name))
 		}
-		return nil
 	}
-	if err := walk("", root); err != nil {
-		return nil, err
-	}
-	return cfg, nil
-}
-
-func isFloat(v any) bool {
-	switch x := v.(type) {
-	case float64, float32:
-		return true
-	case string:
-		return strings.ContainsAny(x, ".eE") && !strings.HasPrefix(x, "0x")
-	}
-	return false
-}
-
-// toDuration accepts Go durations ("30s", "1m30s") and 0. A bare number
-// other than 0 is refused: "30" would silently mean 30 nanoseconds.
-func toDuration(raw any) (time.Duration, error) {
-	switch x := raw.(type) {
-	case time.Duration:
-		return x, nil
-	case string:
-		s := strings.TrimSpace(x)
-		if s == "0" {
-			return 0, nil
-		}
-		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return 0, fmt.Errorf("needs a unit, like %ss", s)
-		}
-		d, err := time.ParseDuration(s)
-		if err != nil {
-			return 0, fmt.Errorf("must be a duration like 30s, 500ms or 1m")
-		}
-		return d, nil
-	case int, int64, uint64, float64:
-		if cast.ToFloat64(x) == 0 {
-			return 0, nil
-		}
-		return 0, fmt.Errorf("needs a unit, like %vs", x)
-	}
-	return 0, fmt.Errorf("must be a duration like 30s, 500ms or 1m")
+	return &merged
 }

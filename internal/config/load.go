@@ -5,119 +5,144 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"slices"
 	"strings"
 
+	"github.com/go-viper/mapstructure/v2"
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
+
+	"github.com/chatd/chatd/internal/paths"
 )
 
 // EnvPrefix prefixes every environment variable: admin.socket ↔ CHATD_ADMIN_SOCKET.
 const EnvPrefix = "CHATD"
 
-// flagKeys maps the command-line flags AddFlags defines to config keys.
-var flagKeys = map[string]string{
-	"listen":       "listen",
-	"max-clients":  "max_clients",
-	"admin-socket": "admin.socket",
-	"state-dir":    "state_dir",
-	"log-level":    "log.level",
-	"log-format":   "log.format",
-}
-
-// AddFlags defines the config-overriding flags (and --config) on fs.
-func AddFlags(fs *pflag.FlagSet) {
-	fs.String("config", "", "config file (default: "+strings.Join(searchedFiles(), ", then ")+", if present)")
-	fs.String("listen", "", "chat listen address HOST:PORT (config: listen)")
-	fs.Int("max-clients", 0, "maximum concurrent clients (config: max_clients)")
-	fs.String("admin-socket", "", "admin API Unix socket path (config: admin.socket)")
-	fs.String("state-dir", "", "directory for persistent state (config: state_dir)")
-	fs.String("log-level", "", "debug, info, warn or error (config: log.level)")
-	fs.String("log-format", "", "text or json (config: log.format)")
-}
+// searchedFiles is the default file search order (a variable for tests).
+var searchedFiles = paths.ConfigFiles
 
 // Load reads the configuration. fs may be nil; otherwise it is the flag set
 // AddFlags populated, and changed flags override everything else.
 func Load(fs *pflag.FlagSet) (*Config, error) {
-	file := ""
-	if fs != nil {
-		if f := fs.Lookup("config"); f != nil {
-			file = f.Value.String()
-		}
-	}
-	v := viper.New()
+	v := newViper()
 	setDefaults(v)
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
-	v.AutomaticEnv()
-
-	used, err := readFile(v, file)
+	file, skipped, err := readFile(v, flagValue(fs, "config"))
 	if err != nil {
 		return nil, err
 	}
-	if fs != nil {
-		for name, key := range flagKeys {
-			if f := fs.Lookup(name); f != nil && f.Changed {
-				if err := v.BindPFlag(key, f); err != nil {
-					return nil, fmt.Errorf("bind flag --%s: %w", name, err)
-				}
-			}
+	src := sources{v: v, file: file, flags: fs}
+	for _, k := range keys {
+		if src.flagChanged(k) {
+			// As text: viper's BindPFlag would turn "abc" for an int into 0.
+			v.Set(k.name, fs.Lookup(k.flag).Value.String())
 		}
 	}
-	src := sources{v: v, file: used, flags: fs}
 	if err := checkKeys(v, src); err != nil {
 		return nil, err
 	}
-	cfg, err := decode(v, src)
-	if err != nil {
-		return nil, err
+	if strings.HasPrefix(src.of("admin.mode"), "file ") {
+		if text := modeAsWritten(file); text != "" {
+			v.Set("admin.mode", text)
+		}
 	}
-	cfg.File = used
-	if err := cfg.validate(src); err != nil {
-		return nil, err
+	cfg := &Config{}
+	if err := v.UnmarshalExact(cfg, decodeOptions); err != nil {
+		return nil, src.decodeError(err)
 	}
+	for _, k := range keys {
+		if k.check == nil {
+			continue
+		}
+		val := field(cfg, k.name).Interface()
+		if err := k.check(val); err != nil {
+			return nil, &Error{Key: k.name, Value: fmt.Sprint(val), Source: src.of(k.name), Reason: err.Error()}
+		}
+	}
+	cfg.File = file
+	cfg.Origin = src.origin(skipped)
 	return cfg, nil
 }
 
-// readFile reads the explicit file, or the first default file present. It
-// returns the file used ("" for none).
-func readFile(v *viper.Viper, explicit string) (string, error) {
-	candidates := searchedFiles()
+func newViper() *viper.Viper {
+	v := viper.New()
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer(".", "_"))
+	v.AutomaticEnv()
+	v.SetConfigType("yaml")
+	return v
+}
+
+// setDefaults registers every key with its default. Every key needs one:
+// viper's AutomaticEnv only sees variables for keys it already knows.
+func setDefaults(v *viper.Viper) {
+	d := Defaults()
+	for _, k := range keys {
+		v.SetDefault(k.name, field(&d, k.name).Interface())
+	}
+}
+
+func flagValue(fs *pflag.FlagSet, name string) string {
+	if fs == nil {
+		return ""
+	}
+	if f := fs.Lookup(name); f != nil {
+		return f.Value.String()
+	}
+	return ""
+}
+
+// readFile reads the explicit file, or else the first default file that
+// exists and can be read. A default file this user may not read (the
+// system file, for a user with a file of their own) is passed over and
+// named in skipped; it is an error only when no file after it can be read.
+func readFile(v *viper.Viper, explicit string) (used string, skipped []string, err error) {
 	if explicit != "" {
-		candidates = []string{explicit}
+		return explicit, nil, read(v, explicit)
 	}
-	for _, f := range candidates {
-		if explicit == "" {
-			if _, err := os.Stat(f); errors.Is(err, fs.ErrNotExist) {
-				continue
-			}
+	for _, f := range searchedFiles() {
+		err := read(v, f)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			continue
+		case errors.Is(err, fs.ErrPermission):
+			skipped = append(skipped, f)
+			continue
+		case err != nil:
+			return "", nil, err
 		}
-		v.SetConfigFile(f)
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			var pe *fs.PathError
-			if errors.As(err, &pe) {
-				return "", &Error{Source: "file " + f, Reason: friendlyPathError(pe)}
-			}
-			return "", &Error{Source: "file " + f, Reason: "not valid YAML: " + oneLine(err.Error())}
-		}
-		return f, nil
+		return f, skipped, nil
 	}
-	return "", nil
+	if len(skipped) > 0 {
+		return "", nil, &Error{Source: "file " + skipped[0],
+			Reason: "permission denied, and no later config file can be read (give one with --config)"}
+	}
+	return "", nil, nil
 }
 
-func friendlyPathError(pe *fs.PathError) string {
-	switch {
-	case errors.Is(pe.Err, fs.ErrNotExist):
-		return "no such file"
-	case errors.Is(pe.Err, fs.ErrPermission):
-		return "permission denied"
+// read reads one YAML file into v. A missing or unreadable file is an
+// *Error that still matches fs.ErrNotExist or fs.ErrPermission.
+func read(v *viper.Viper, file string) error {
+	v.SetConfigFile(file)
+	err := v.ReadInConfig()
+	if err == nil {
+		return nil
 	}
-	return pe.Err.Error()
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		reason := pe.Err.Error()
+		switch {
+		case errors.Is(pe.Err, fs.ErrNotExist):
+			reason = "no such file"
+		case errors.Is(pe.Err, fs.ErrPermission):
+			reason = "permission denied"
+		}
+		return &Error{Source: "file " + file, Reason: reason, err: pe.Err}
+	}
+	var parse viper.ConfigParseError
+	if errors.As(err, &parse) && parse.Unwrap() != nil {
+		err = parse.Unwrap() // without viper's "While parsing config:"
+	}
+	return &Error{Source: "file " + file, Reason: "not valid YAML: " + strings.TrimPrefix(oneLine(err.Error()), "yaml: ")}
 }
-
-// searchedFiles is the default file search order.
-var searchedFiles = defaultFiles
 
 // oneLine squeezes a multi-line library error into one line.
 func oneLine(s string) string {
@@ -131,40 +156,110 @@ type sources struct {
 	flags *pflag.FlagSet
 }
 
-func (s sources) of(key string) string {
-	if s.flags != nil {
-		for name, k := range flagKeys {
-			if k == key {
-				if f := s.flags.Lookup(name); f != nil && f.Changed {
-					return "flag --" + name
-				}
-			}
+func (s sources) flagChanged(k key) bool {
+	if s.flags == nil || k.flag == "" {
+		return false
+	}
+	f := s.flags.Lookup(k.flag)
+	return f != nil && f.Changed
+}
+
+func (s sources) of(name string) string {
+	for _, k := range keys {
+		if k.name == name && s.flagChanged(k) {
+			return "flag --" + k.flag
 		}
 	}
-	env := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, ".", "_"))
-	if _, ok := os.LookupEnv(env); ok {
+	if env := envName(name); os.Getenv(env) != "" {
 		return "environment " + env
 	}
-	if s.file != "" && s.v.InConfig(key) {
+	if s.file != "" && s.v.InConfig(name) {
 		return "file " + s.file
 	}
 	return "defaults"
 }
 
-// checkKeys rejects keys the file sets that chatd does not know.
+// origin says which sources set something: the file, the CHATD_*
+// variables and the flags in force.
+func (s sources) origin(skipped []string) string {
+	var parts, env, flags []string
+	if s.file != "" {
+		parts = append(parts, "file "+s.file)
+	}
+	for _, k := range keys {
+		if e := envName(k.name); os.Getenv(e) != "" {
+			env = append(env, e)
+		}
+		if s.flagChanged(k) {
+			flags = append(flags, "--"+k.flag)
+		}
+	}
+	if len(env) > 0 {
+		parts = append(parts, "environment "+strings.Join(env, ", "))
+	}
+	if len(flags) > 0 {
+		parts = append(parts, "flags "+strings.Join(flags, ", "))
+	}
+	if len(parts) == 0 {
+		parts = append(parts, "built-in defaults (no config file found)")
+	} else {
+		parts[len(parts)-1] += " over built-in defaults"
+	}
+	out := strings.Join(parts, ", ")
+	if len(skipped) > 0 {
+		out += " (skipped unreadable " + strings.Join(skipped, ", ") + ")"
+	}
+	return out
+}
+
+// decodeError turns the decoder's error into an *Error naming the key.
+func (s sources) decodeError(err error) error {
+	var de *mapstructure.DecodeError
+	if !errors.As(err, &de) {
+		return &Error{Source: "values", Reason: oneLine(err.Error())}
+	}
+	reason := oneLine(err.Error())
+	if inner := de.Unwrap(); inner != nil {
+		reason = oneLine(inner.Error())
+	}
+	return &Error{Key: de.Name(), Value: fmt.Sprint(s.v.Get(de.Name())), Source: s.of(de.Name()), Reason: reason}
+}
+
+// checkKeys rejects keys the file sets that chatd does not know, with the
+// nearest known key as a hint.
 func checkKeys(v *viper.Viper, src sources) error {
-	known := knownKeys()
-	for _, k := range v.AllKeys() {
-		if slices.Contains(known, k) {
+	for _, name := range v.AllKeys() {
+		if known(name) {
 			continue
 		}
-		where := "file " + src.file
-		for _, section := range []string{"notices", "admin", "log"} {
-			if k == section {
-				return &Error{Key: k, Value: fmt.Sprint(v.Get(k)), Source: where, Reason: "must be a section of keys, not a single value"}
-			}
+		bad := &Error{Key: name, Value: fmt.Sprint(v.Get(name)), Source: src.of(name)}
+		switch {
+		case isSection(name):
+			bad.Reason = "must be a section of keys, not a single value"
+		case nearest(name) != "":
+			bad.Reason = "unknown key; did you mean " + nearest(name) + "?"
+		default:
+			bad.Reason = "unknown key (see configs/chatd.yaml or chatd config show for the keys)"
 		}
-		return &Error{Key: k, Value: fmt.Sprint(v.Get(k)), Source: where, Reason: "unknown key (known keys: " + strings.Join(known, ", ") + ")"}
+		return bad
 	}
 	return nil
+}
+
+func known(name string) bool {
+	for _, k := range keys {
+		if k.name == name {
+			return true
+		}
+	}
+	return false
+}
+
+func isSection(name string) bool {
+	for _, k := range keys {
+		if strings.HasPrefix(k.name, name+".") {
+			return true
+		}
+	}
+	return false
 }

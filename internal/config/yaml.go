@@ -1,56 +1,43 @@
 package config
 
 import (
-	"fmt"
-	"strings"
+	"bytes"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 )
 
-// YAML renders the config as a YAML document that chatd itself accepts:
-// durations as Go durations, a comment naming the file it came from.
+// YAML renders the config as a YAML document that chatd itself accepts,
+// headed by a comment saying where the values come from. Every string is
+// double-quoted, as in configs/chatd.yaml: "0660" stays a string and a
+// notice starting with * is not read as an alias.
 func (c *Config) YAML() ([]byte, error) {
-	root := &yaml.Node{Kind: yaml.MappingNode}
-	doc := &yaml.Node{Kind: yaml.DocumentNode, Content: []*yaml.Node{root}}
-	src := c.File
-	if src == "" {
-		src = "none (built-in defaults)"
+	var doc yaml.Node
+	if err := doc.Encode(c); err != nil {
+		return nil, err
 	}
-	doc.HeadComment = "effective chatd configuration; config file: " + src
-	sections := map[string]*yaml.Node{}
-	flat := flatten(*c)
-	for _, key := range knownKeys() {
-		val := flat[key]
-		parent, name := root, key
-		if i := strings.IndexByte(key, '.'); i >= 0 {
-			sec := key[:i]
-			name = key[i+1:]
-			if sections[sec] == nil {
-				sections[sec] = &yaml.Node{Kind: yaml.MappingNode}
-				root.Content = append(root.Content, scalar(sec, "!!str"), sections[sec])
-			}
-			parent = sections[sec]
+	quoteStrings(&doc)
+	var b bytes.Buffer
+	b.WriteString("# effective chatd configuration from " + c.Origin + "\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&doc); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+// quoteStrings double-quotes the string values (not the keys) of a
+// mapping; durations stay plain (30s), as in configs/chatd.yaml.
+func quoteStrings(n *yaml.Node) {
+	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
+		n = n.Content[0]
+	}
+	for i := 1; i < len(n.Content); i += 2 {
+		v := n.Content[i]
+		if _, err := time.ParseDuration(v.Value); v.Kind == yaml.ScalarNode && v.Tag == "!!str" && err != nil {
+			v.Style = yaml.DoubleQuotedStyle
 		}
-		parent.Content = append(parent.Content, scalar(name, "!!str"), valueNode(val))
+		quoteStrings(v)
 	}
-	return yaml.Marshal(doc)
-}
-
-func scalar(v, tag string) *yaml.Node {
-	return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: v}
-}
-
-func valueNode(v any) *yaml.Node {
-	switch x := v.(type) {
-	case time.Duration:
-		return scalar(x.String(), "!!str")
-	case int:
-		return scalar(fmt.Sprint(x), "!!int")
-	case string:
-		n := scalar(x, "!!str")
-		n.Style = yaml.DoubleQuotedStyle
-		return n
-	}
-	return scalar(fmt.Sprint(v), "!!str")
 }

@@ -11,7 +11,7 @@ import (
 
 // ErrNoConfigSource is returned by Reload when the daemon was not told
 // where its configuration comes from.
-var ErrNoConfigSource = errors.New("reload: no configuration source (SetConfigSource was not called)")
+var ErrNoConfigSource = errors.New("no configuration source (SetConfigSource was not called)")
 
 // ReloadResult says what a reload changed.
 type ReloadResult struct {
@@ -63,48 +63,33 @@ func (d *Daemon) Reload() (ReloadResult, error) {
 func (d *Daemon) applyReload(load func() (*config.Config, error)) (ReloadResult, error) {
 	next, err := load()
 	if err != nil {
-		return ReloadResult{}, fmt.Errorf("reload: %w", err)
+		return ReloadResult{}, err
 	}
 	old := d.Config()
-	var res ReloadResult
-	for _, k := range reloadKeys {
-		if k.get(old) == k.get(next) {
-			continue
-		}
-		if k.live {
-			res.Applied = append(res.Applied, k.name)
-		} else {
-			res.NeedRestart = append(res.NeedRestart, k.name)
-		}
-	}
-	merged := *next
+	changes := config.Diff(old, next)
 	// What cannot change live keeps its running value, so that Config()
 	// keeps describing the daemon as it runs.
-	merged.Listen = old.Listen
-	merged.Admin = old.Admin
-	merged.StateDir = old.StateDir
-	merged.Log.Format = old.Log.Format
-
+	merged := config.Reloadable(old, next)
 	if merged.Log.Level != old.Log.Level {
 		if err := d.log.SetLevel(merged.Log.Level); err != nil {
-			return ReloadResult{}, fmt.Errorf("reload: log.level: %w", err)
+			return ReloadResult{}, fmt.Errorf("log.level: %w", err)
 		}
 	}
 	if merged.MaxClients != old.MaxClients {
 		warnIfMaxClientsLowered(d.log.Logger, merged.MaxClients)
 	}
-	d.srv.SetSettings(settingsOf(&merged))
+	d.srv.SetSettings(settingsOf(merged))
 	d.mu.Lock()
-	d.cfg = &merged
+	d.cfg = merged
 	d.mu.Unlock()
 
-	d.log.Info("configuration reloaded", "config", configName(merged.File),
-		"applied", listOrNone(res.Applied), "max_clients", d.srv.Settings().MaxClients)
-	if len(res.NeedRestart) > 0 {
+	d.log.Info("configuration reloaded", "config", merged.Origin,
+		"applied", listOrNone(changes.Live), "max_clients", d.srv.Settings().MaxClients)
+	if len(changes.Restart) > 0 {
 		d.log.Warn("changed settings take effect only after a restart; their running values stay",
-			"keys", strings.Join(res.NeedRestart, ","))
+			"keys", strings.Join(changes.Restart, ","))
 	}
-	return res, nil
+	return ReloadResult{Applied: changes.Live, NeedRestart: changes.Restart}, nil
 }
 
 func listOrNone(keys []string) string {
@@ -112,31 +97,4 @@ func listOrNone(keys []string) string {
 		return "(nothing changed)"
 	}
 	return strings.Join(keys, ",")
-}
-
-// reloadKey is one config key as a reload sees it.
-type reloadKey struct {
-	name string
-	live bool
-	get  func(*config.Config) any
-}
-
-// reloadKeys lists every config key: whether a reload applies it, and how
-// to read it for comparison.
-var reloadKeys = []reloadKey{
-	{"listen", false, func(c *config.Config) any { return c.Listen }},
-	{"max_clients", true, func(c *config.Config) any { return c.MaxClients }},
-	{"write_timeout", true, func(c *config.Config) any { return c.WriteTimeout }},
-	{"idle_timeout", true, func(c *config.Config) any { return c.IdleTimeout }},
-	{"shutdown_grace", true, func(c *config.Config) any { return c.ShutdownGrace }},
-	{"greeting", true, func(c *config.Config) any { return c.Greeting }},
-	{"notices.kick", true, func(c *config.Config) any { return c.Notices.Kick }},
-	{"notices.shutdown", true, func(c *config.Config) any { return c.Notices.Shutdown }},
-	{"notices.server_full", true, func(c *config.Config) any { return c.Notices.ServerFull }},
-	{"state_dir", false, func(c *config.Config) any { return c.StateDir }},
-	{"admin.socket", false, func(c *config.Config) any { return c.Admin.Socket }},
-	{"admin.mode", false, func(c *config.Config) any { return c.Admin.Mode }},
-	{"admin.group", false, func(c *config.Config) any { return c.Admin.Group }},
-	{"log.level", true, func(c *config.Config) any { return c.Log.Level }},
-	{"log.format", false, func(c *config.Config) any { return c.Log.Format }},
 }

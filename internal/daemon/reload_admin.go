@@ -8,9 +8,11 @@ func (d *Daemon) adminReload() (adminapi.ReloadResult, error) {
 	if err != nil {
 		return adminapi.ReloadResult{}, err
 	}
+	cfg := d.Config()
 	return adminapi.ReloadResult{
 		Applied:     res.Applied,
 		NeedRestart: res.NeedRestart,
-		ConfigFile:  d.Config().File,
+		ConfigFile:  cfg.File,
+		Origin:      cfg.Origin,
 	}, nil
 }

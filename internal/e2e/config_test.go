@@ -28,6 +28,7 @@ func TestConfigErrorsExit2NamingTheKey(t *testing.T) {
 		{name: "duration without unit", file: "shutdown_grace: 5\n", wantKey: "shutdown_grace"},
 		{name: "unknown key", file: "listn: 127.0.0.1:1\n", wantKey: "listn"},
 		{name: "unknown nested key", file: "admin:\n  sockett: /x\n", wantKey: "admin.sockett"},
+		{name: "unknown key names the nearest", file: "max_client: 3\n", wantKey: "unknown key; did you mean max_clients?"},
 		{name: "bad log level", file: "log:\n  level: loud\n", wantKey: "log.level"},
 		{name: "bad admin mode", file: "admin:\n  mode: \"rw\"\n", wantKey: "admin.mode"},
 		{name: "relative socket", file: "admin:\n  socket: admin.sock\n", wantKey: "admin.socket"},
@@ -81,7 +82,8 @@ func TestConfigShowMergesSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`listen: "127.0.0.1:7001"`, "max_clients: 7", `greeting: "hi"`, "write_timeout: 30s"} {
+	for _, want := range []string{`listen: "127.0.0.1:7001"`, "max_clients: 7", `greeting: "hi"`, "write_timeout: 30s",
+		"# effective chatd configuration from file " + f + ", environment CHATD_LISTEN, CHATD_MAX_CLIENTS, flags --max-clients"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("config show lacks %q:\n%s", want, out)
 		}

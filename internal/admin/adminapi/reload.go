@@ -14,4 +14,7 @@ type ReloadResult struct {
 	NeedRestart []string `json:"need_restart"`
 	// ConfigFile is the file that was read ("" for built-in defaults).
 	ConfigFile string `json:"config_file"`
+	// Origin says where the values in force come from: the file, the
+	// CHATD_* variables and flags that set something, or the defaults.
+	Origin string `json:"origin"`
 }

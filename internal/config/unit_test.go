@@ -1,0 +1,38 @@
+package config
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+func TestUnitStopTimeout(t *testing.T) {
+	tests := []struct {
+		unit string
+		want time.Duration
+		ok   bool
+	}{
+		{"[Service]\nTimeoutStopSec=30\n", 30 * time.Second, true},
+		{"[Service]\nTimeoutStopSec=1min 30s\n", 90 * time.Second, true},
+		{"[Service]\nTimeoutStopSec=500ms\n", 500 * time.Millisecond, true},
+		{"[Service]\nTimeoutStopSec=2min\n", 2 * time.Minute, true},
+		{"[Service]\nTimeoutStopSec=1h 5sec\n", time.Hour + 5*time.Second, true},
+		{"[Service]\nTimeoutStopSec=10\nTimeoutStopSec=2m\n", 2 * time.Minute, true},
+		{"[Service]\nTimeoutStopSec=infinity\n", 0, false},
+		{"[Service]\nExecStart=/bin/true\n", 0, false},
+	}
+	for _, tt := range tests {
+		f := filepath.Join(t.TempDir(), "chatd.service")
+		os.WriteFile(f, []byte(tt.unit), 0o644)
+		got, ok, err := UnitStopTimeout(f)
+		if err != nil || got != tt.want || ok != tt.ok {
+			t.Errorf("%q: %v %v %v, want %v %v", tt.unit, got, ok, err, tt.want, tt.ok)
+		}
+	}
+	f := filepath.Join(t.TempDir(), "bad.service")
+	os.WriteFile(f, []byte("TimeoutStopSec=soon\n"), 0o644)
+	if _, _, err := UnitStopTimeout(f); err == nil {
+		t.Error("TimeoutStopSec=soon: no error")
+	}
+}
