@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/chatclient"
+	"github.com/chatd/chatd/internal/clidocs"
 )
 
 const long = `chat connects to a chatd server and runs both directions at once: whatever
@@ -109,6 +110,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 			return nil
 		},
 	}
+	cmd.AddCommand(clidocs.Command("1"))
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
