@@ -85,6 +85,10 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 		return out
 	}
 
+	// A Docker-style image forbids starting services from maintainer
+	// scripts (policy-rc.d exits 101); this sandbox is a booted system.
+	sb.sh(ctx, 10*time.Second, "rm -f /usr/sbin/policy-rc.d")
+
 	// --- install: enabled, started as user chatd, chatctl answering
 	out := apt("install", first)
 	if !strings.Contains(out, "chatd.service is running; 'chatctl status' answers") {
@@ -92,16 +96,20 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 	}
 	props := svc.show("ActiveState", "SubState", "User", "Group", "MainPID", "UnitFileState", "FragmentPath")
 	for k, v := range map[string]string{"ActiveState": "active", "SubState": "running", "User": "chatd",
-		"Group": "chatd", "UnitFileState": "enabled", "FragmentPath": "/usr/lib/systemd/system/chatd.service"} {
+		"Group": "chatd", "UnitFileState": "enabled"} {
 		if props[k] != v {
 			t.Errorf("systemctl show chatd: %s=%q, want %q", k, props[k], v)
 		}
 	}
-	if u := strings.TrimSpace(sb.must(ctx, 10*time.Second, "ps", "-o", "user=", "-p", props["MainPID"])); u != "chatd" {
-		t.Errorf("chatd's main process runs as %q, want chatd", u)
+	// /lib is /usr/lib on a merged-/usr system; systemd may name either.
+	if f := props["FragmentPath"]; f != "/usr/lib/systemd/system/chatd.service" && f != "/lib/systemd/system/chatd.service" {
+		t.Errorf("the unit in use is %s, not the package's", f)
 	}
 	if t.Failed() {
 		t.FailNow()
+	}
+	if u := strings.TrimSpace(sb.must(ctx, 10*time.Second, "ps", "-o", "user=", "-p", props["MainPID"])); u != "chatd" {
+		t.Errorf("chatd's main process runs as %q, want chatd", u)
 	}
 	if v := sb.must(ctx, 10*time.Second, "chatd", "version"); v != "chatd 1.0.0\n" {
 		t.Errorf("chatd version = %q", v)
