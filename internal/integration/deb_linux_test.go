@@ -25,7 +25,8 @@ var debHostFiles = []string{
 	"/usr/lib/systemd/system/chatd.service", "/usr/share/man/man8/chatctl.8.gz",
 	"/usr/share/bash-completion/completions/chatctl", "/usr/share/doc/chatd",
 	"/etc/systemd/system/multi-user.target.wants/chatd.service",
-	"/var/lib/dpkg/status", "/var/lib/dpkg/info/chatd.list", "/var/lib/dpkg/info/chatd.postinst",
+	"/var/lib/dpkg/status", "/var/lib/dpkg/info", "/var/lib/dpkg/info/chatd.list",
+	"/var/lib/dpkg/info/chatd.postinst", "/var/lib/dpkg/diversions", "/var/lib/dpkg/statoverride",
 }
 
 func TestDebPackageUnderSystemd(t *testing.T) {
