@@ -90,8 +90,7 @@ func (p *plan) describe(arch, bin, docs string, gen generated) *nfpm.Config {
 		},
 		Overrides: map[string]*nfpm.Overridables{
 			"rpm": {
-				Depends:  []string{"shadow-utils"},
-				Contents: contents,
+				Depends: []string{"shadow-utils"},
 				Scripts: nfpm.Scripts{
 					PostInstall: gen.Scripts["rpm/post"],
 					PreRemove:   gen.Scripts["rpm/preun"],

@@ -157,6 +157,26 @@ func TestPackage(t *testing.T) {
 		t.Errorf("chatd version: %q, %v", v, err)
 	}
 	lintianClean(t, deb)
+
+	// The RPM is the same description with RPM's own scripts.
+	rpm, err := os.ReadFile(filepath.Join(out, "chatd-1.2.3-1."+rpmArch+".rpm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Contains(rpm, []byte("groupadd --system chatd")) || bytes.Contains(rpm, []byte("deb-systemd-helper")) {
+		t.Errorf("the rpm does not carry the RPM maintainer scripts (and only those)")
+	}
+	if rpmCmd, err := exec.LookPath("rpm"); err == nil {
+		list, err := exec.Command(rpmCmd, "-qlp", filepath.Join(out, "chatd-1.2.3-1."+rpmArch+".rpm")).Output()
+		if err != nil {
+			t.Fatalf("rpm -qlp: %v", err)
+		}
+		for _, want := range []string{"/usr/bin/chatd", "/usr/lib/systemd/system/chatd.service", "/etc/chatd/chatd.yaml", "/usr/share/man/man8/chatctl.8.gz"} {
+			if !strings.Contains(string(list), want+"\n") {
+				t.Errorf("the rpm lacks %s:\n%s", want, list)
+			}
+		}
+	}
 }
 
 // allowedLintianWarnings are the warnings left, each justified in the
