@@ -127,30 +127,88 @@ trap 'exit 130' INT TERM
 # ---------------------------------------------------------------- uninstall
 
 uninstall() {
-	if [ -x "$BIN/chatd" ]; then
-		"$BIN/chatd" service uninstall "$SERVICE_USER_FLAG" || die "could not remove the service"
-	else
-		note "$BIN/chatd is not there; if a chatd service is still installed, remove it by hand"
-	fi
+	remove_service
+	removed=
 	for b in $BINARIES; do
-		rm -f "$BIN/$b"
-	done
-	say "removed $BIN/chatd, $BIN/chatctl and $BIN/chat"
-	if [ "$PURGE" = 1 ]; then
-		rm -rf "$CONFIG_DIR" "$STATE_DIR"
-		if [ "$OS" != Darwin ]; then
-			if id "$SERVICE_USER" >/dev/null 2>&1; then
-				userdel "$SERVICE_USER" 2>/dev/null || deluser "$SERVICE_USER" >/dev/null ||
-					die "could not remove user $SERVICE_USER"
-			fi
-			if group_exists "$SERVICE_USER"; then
-				groupdel "$SERVICE_USER" 2>/dev/null || delgroup "$SERVICE_USER" >/dev/null ||
-					die "could not remove group $SERVICE_USER"
-			fi
+		if [ -e "$BIN/$b" ]; then
+			rm -f "$BIN/$b"
+			removed="$removed $BIN/$b"
 		fi
-		say "purged $CONFIG_DIR, $STATE_DIR and the $SERVICE_USER user and group"
+	done
+	if [ -n "$removed" ]; then
+		say "removed$removed"
+	else
+		say "no chatd binaries in $BIN: nothing to remove there"
+	fi
+	if [ "$PURGE" = 1 ]; then
+		purge
 	else
 		say "kept $CONFIG_DIR and $STATE_DIR (remove them with --uninstall --purge)"
+	fi
+}
+
+# remove_service stops and removes the service where a service manager
+# runs. Where none does (a container), there is no service to remove:
+# chatd can only have run in the foreground, so stop such a process.
+remove_service() {
+	if [ ! -x "$BIN/chatd" ]; then
+		note "$BIN/chatd is not there; if a chatd service is still installed, remove it by hand"
+		return 0
+	fi
+	if why=$("$BIN/chatd" service platform); then
+		"$BIN/chatd" service uninstall "$SERVICE_USER_FLAG" || die "could not remove the service"
+		return 0
+	fi
+	say "${why#none: }: no chatd service to remove"
+	stop_foreground
+}
+
+# stop_foreground stops chatd processes started from $BIN/chatd, waiting
+# up to 10 seconds for them to drain and exit.
+stop_foreground() {
+	command -v pgrep >/dev/null 2>&1 || return 0
+	pids=$(pgrep -x -f "$BIN/chatd( .*)?" | tr '\n' ' ' || true)
+	pids=${pids% }
+	[ -n "$pids" ] || return 0
+	# shellcheck disable=SC2086 # one PID per word
+	kill $pids 2>/dev/null || true
+	tries=0
+	# shellcheck disable=SC2086
+	while kill -0 $pids 2>/dev/null; do
+		tries=$((tries + 1))
+		[ "$tries" -lt 50 ] || die "chatd (PID $pids) did not stop within 10 seconds"
+		sleep 0.2
+	done
+	say "stopped chatd (PID $pids)"
+}
+
+purge() {
+	gone=
+	for d in "$CONFIG_DIR" "$STATE_DIR"; do
+		if [ -e "$d" ]; then
+			rm -rf "$d"
+			gone="$gone $d"
+		fi
+	done
+	if [ "$OS" != Darwin ]; then
+		had_group=0
+		! group_exists "$SERVICE_USER" || had_group=1
+		if id "$SERVICE_USER" >/dev/null 2>&1; then
+			userdel "$SERVICE_USER" 2>/dev/null || deluser "$SERVICE_USER" >/dev/null ||
+				die "could not remove user $SERVICE_USER"
+			gone="$gone user:$SERVICE_USER"
+		fi
+		# userdel may have removed the user's group with it.
+		if group_exists "$SERVICE_USER"; then
+			groupdel "$SERVICE_USER" 2>/dev/null || delgroup "$SERVICE_USER" >/dev/null ||
+				die "could not remove group $SERVICE_USER"
+		fi
+		[ "$had_group" = 0 ] || gone="$gone group:$SERVICE_USER"
+	fi
+	if [ -n "$gone" ]; then
+		say "purged$gone"
+	else
+		say "nothing to purge: no $CONFIG_DIR, $STATE_DIR or $SERVICE_USER account"
 	fi
 }
 

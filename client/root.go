@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/chatclient"
+	"github.com/chatd/chatd/internal/clidocs"
 	"github.com/chatd/chatd/internal/cliutil"
 )
 
@@ -118,6 +119,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 	}
 	cmd.SetFlagErrorFunc(cliutil.FlagErrors)
 	cliutil.AddVersion(cmd)
+	cmd.AddCommand(clidocs.Command("1"))
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)

@@ -4,6 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/admin/adminclient"
+	"github.com/chatd/chatd/internal/clidocs"
 	"github.com/chatd/chatd/internal/cliutil"
 )
 
@@ -37,6 +38,7 @@ Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 	pf.StringVar(&a.configFlag, "config", "", "chatd's config file, read for admin.socket (default: the files chatd reads)")
 	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a))
 	cliutil.AddVersion(root)
+	root.AddCommand(clidocs.Command("8"))
 	return root
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/chatd/chatd/internal/clidocs"
 	"github.com/chatd/chatd/internal/cliutil"
 )
 
@@ -28,5 +29,6 @@ and talk to it with the chat client, nc or telnet.`,
 	})
 	root.AddCommand(newRunCmd(), newConfigCmd(), newServiceCmd())
 	cliutil.AddVersion(root)
+	root.AddCommand(clidocs.Command("8"))
 	return root
 }

@@ -1,0 +1,28 @@
+# chatd's build shortcuts. Nothing here is needed to run or test chatd
+# (see the README); they give the three programs their real names and
+# build the packages.
+
+# The version `chatd version` prints, as install.sh stamps it.
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+BIN ?= bin
+GO ?= go
+LDFLAGS := -X github.com/chatd/chatd/internal/version.Version=$(VERSION)
+
+.PHONY: build packages test clean
+
+# bin/chatd, bin/chatctl and bin/chat (go install ./... would name them
+# after their directories: daemon, ctl, client).
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/chatd ./daemon
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/chatctl ./ctl
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/chat ./client
+
+# dist/chatd_VERSION-1_{amd64,arm64}.deb and the matching .rpm files.
+packages:
+	$(GO) -C internal/packaging run .
+
+test:
+	$(GO) test -race -count=1 ./...
+
+clean:
+	rm -rf $(BIN) dist
