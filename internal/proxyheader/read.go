@@ -45,6 +45,11 @@ func ReadHeader(ctx context.Context, c *net.TCPConn) (net.Addr, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parseHeader(raw, c.RemoteAddr())
+}
+
+// parseHeader parses one whole header, raw, from peer.
+func parseHeader(raw []byte, peer net.Addr) (net.Addr, error) {
 	// bufio's smallest buffer is 16 bytes; the header is in it whole, as
 	// the library's v1 parser requires.
 	br := bufio.NewReaderSize(bytes.NewReader(raw), max(len(raw), 16))
@@ -55,7 +60,7 @@ func ReadHeader(ctx context.Context, c *net.TCPConn) (net.Addr, error) {
 	if br.Buffered() != 0 {
 		return nil, fmt.Errorf("%w: %d bytes left after the header", ErrBadHeader, br.Buffered())
 	}
-	return clientAddr(h, c.RemoteAddr())
+	return clientAddr(h, peer)
 }
 
 // readRaw takes the header's bytes, and no more, off the socket. It peeks
