@@ -2,103 +2,28 @@ package tlslisten
 
 import (
 	"bufio"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/tlslisten/tlstest"
 )
 
-// ca is a throwaway certificate authority the test makes.
-type ca struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	pem  []byte
-}
+type ca = tlstest.CA
 
-func newCA(t *testing.T, name string) *ca {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	return &ca{cert: cert, key: key, pem: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})}
-}
+func newCA(t *testing.T, name string) *ca { return tlstest.NewCA(t, name) }
 
-// issue makes a leaf certificate: a server one for localhost and
-// 127.0.0.1, or a client one, valid until notAfter.
-func (c *ca) issue(t *testing.T, serial int64, client bool, notAfter time.Time) (certPEM, keyPEM []byte) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(serial),
-		Subject:      pkix.Name{CommonName: "chatd test"},
-		NotBefore:    time.Now().Add(-2 * time.Hour),
-		NotAfter:     notAfter,
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames:     []string{"localhost"},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-	}
-	if client {
-		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
-		tmpl.DNSNames, tmpl.IPAddresses = nil, nil
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, c.cert, &key.PublicKey, c.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalECPrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder})
-}
-
-func writeFile(t *testing.T, path string, b []byte) string {
-	t.Helper()
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
+func writeFile(t *testing.T, path string, b []byte) string { return tlstest.WriteFile(t, path, b) }
 
 // serverFiles writes a server certificate with serial into dir.
 func serverFiles(t *testing.T, dir string, c *ca, serial int64) Files {
 	t.Helper()
-	cert, key := c.issue(t, serial, false, time.Now().Add(12*time.Hour))
-	return Files{
-		CertFile: writeFile(t, filepath.Join(dir, "server.pem"), cert),
-		KeyFile:  writeFile(t, filepath.Join(dir, "server.key"), key),
-	}
+	f := c.IssueFiles(t, dir, "server", serial, false)
+	return Files{CertFile: f.Cert, KeyFile: f.Key}
 }
 
 // upServer is a stand-in for chatd's wire behaviour: each line comes back
@@ -161,11 +86,7 @@ func tlsServer(t *testing.T, s *Server, opt Options, places int) net.Listener {
 	return ln
 }
 
-func pool(c *ca) *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(c.cert)
-	return p
-}
+func pool(c *ca) *x509.CertPool { return c.Pool() }
 
 // chat dials with cfg, sends one line and returns the answer and the
 // server certificate's serial.

@@ -129,7 +129,7 @@ func TestOpenSSLClient(t *testing.T) {
 	dir := t.TempDir()
 	c := newCA(t, "test CA")
 	files := serverFiles(t, dir, c, 7)
-	caFile := writeFile(t, filepath.Join(dir, "ca.pem"), c.pem)
+	caFile := writeFile(t, filepath.Join(dir, "ca.pem"), c.PEM)
 
 	s, err := NewServer(files)
 	if err != nil {
@@ -154,9 +154,9 @@ func TestOpenSSLClient(t *testing.T) {
 
 	// With a client CA.
 	clientCA := newCA(t, "client CA")
-	cert, key := clientCA.issue(t, 100, true, time.Now().Add(time.Hour))
+	cert, key := clientCA.Issue(t, 100, true, time.Now().Add(time.Hour))
 	withCA := files
-	withCA.ClientCA = writeFile(t, filepath.Join(dir, "client-ca.pem"), clientCA.pem)
+	withCA.ClientCA = writeFile(t, filepath.Join(dir, "client-ca.pem"), clientCA.PEM)
 	if err := s.Update(withCA); err != nil {
 		t.Fatal(err)
 	}
@@ -177,14 +177,14 @@ func TestClientCertificates(t *testing.T) {
 	dir := t.TempDir()
 	c, clientCA, stranger := newCA(t, "server CA"), newCA(t, "client CA"), newCA(t, "other CA")
 	files := serverFiles(t, dir, c, 1)
-	files.ClientCA = writeFile(t, filepath.Join(dir, "client-ca.pem"), clientCA.pem)
+	files.ClientCA = writeFile(t, filepath.Join(dir, "client-ca.pem"), clientCA.PEM)
 	s, err := NewServer(files)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ln := tlsServer(t, s, Options{}, 10)
 	keyPair := func(from *ca) []tls.Certificate {
-		cert, key := from.issue(t, 5, true, time.Now().Add(time.Hour))
+		cert, key := from.Issue(t, 5, true, time.Now().Add(time.Hour))
 		kp, err := tls.X509KeyPair(cert, key)
 		if err != nil {
 			t.Fatal(err)
@@ -250,8 +250,8 @@ func TestUpdateSwapsCertificateKeepingClients(t *testing.T) {
 	}
 
 	other := newCA(t, "other")
-	otherCert, _ := other.issue(t, 9, false, time.Now().Add(time.Hour))
-	expiredCert, expiredKey := c.issue(t, 3, false, time.Now().Add(-time.Minute))
+	otherCert, _ := other.Issue(t, 9, false, time.Now().Add(time.Hour))
+	expiredCert, expiredKey := c.Issue(t, 3, false, time.Now().Add(-time.Minute))
 	bad := []struct {
 		name   string
 		files  func() Files
