@@ -306,6 +306,7 @@ func TestStalledHandshakeTakesNoPlace(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	ln := tlsServer(t, s, Options{HandshakeTimeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))}, 1)
 
+	start := time.Now() // before the dials: the server's clock starts after them
 	silent, err := net.Dial("tcp", ln.Addr().String()) // no ClientHello, ever
 	if err != nil {
 		t.Fatal(err)
@@ -318,7 +319,6 @@ func TestStalledHandshakeTakesNoPlace(t *testing.T) {
 	defer half.Close()
 	half.Write([]byte{0x16, 0x03, 0x01, 0x02, 0x00, 0x01}) // a ClientHello's first bytes
 
-	start := time.Now()
 	cfg := &tls.Config{RootCAs: pool(c), ServerName: "localhost"}
 	if got, _, err := chat(t, ln.Addr().String(), cfg, "served"); err != nil || got != "SERVED" {
 		t.Fatalf("client behind stalled handshakes: %q, %v", got, err)
