@@ -76,7 +76,7 @@ type Limiter struct {
 type shard struct {
 	mu     sync.Mutex
 	counts map[Source]int
-	_      [40]byte // keep shards on separate cache lines
+	_      [48]byte // pad to 64 bytes: shards on separate cache lines
 }
 
 // New returns a Limiter allowing max connections per source (0: no limit).
