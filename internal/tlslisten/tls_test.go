@@ -306,7 +306,7 @@ func TestStalledHandshakeTakesNoPlace(t *testing.T) {
 	const timeout = 500 * time.Millisecond
 	ln := tlsServer(t, s, Options{HandshakeTimeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))}, 1)
 
-	start := time.Now() // before the dials: the server's clock starts after them
+	start := time.Now()                                // before the dials: the server's clock starts after them
 	silent, err := net.Dial("tcp", ln.Addr().String()) // no ClientHello, ever
 	if err != nil {
 		t.Fatal(err)
