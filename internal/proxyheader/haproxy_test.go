@@ -4,30 +4,13 @@ import (
 	"bufio"
 	"fmt"
 	"net"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
-	"text/template"
 	"time"
 
 	"github.com/chatd/chatd/internal/listen"
+	"github.com/chatd/chatd/internal/proxyheader/haproxytest"
 )
-
-// haproxyPath finds Debian's haproxy; CI installs it, so there a missing
-// binary fails the test instead of skipping it.
-func haproxyPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("haproxy not installed (.ci/run installs it)")
-		}
-		t.Skip("haproxy not installed")
-	}
-	return p
-}
 
 // addrServer is a backend using the PROXY listener: it tells each client
 // the addresses it sees and its own, "CLIENT PEER BACKEND\n", then waits
@@ -62,70 +45,6 @@ func addrServer(t *testing.T) net.Listener {
 	return ln
 }
 
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// startHAProxy runs haproxy in the foreground with the tested
-// configuration and waits until its frontend accepts.
-func startHAProxy(t *testing.T, sendProxy string, backends ...string) string {
-	t.Helper()
-	bin := haproxyPath(t)
-	tmpl := template.Must(template.ParseFiles("testdata/haproxy.cfg.tmpl"))
-	frontend := freePort(t)
-	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
-	f, err := os.Create(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	err = tmpl.Execute(f, map[string]any{"Frontend": frontend, "Backends": backends, "SendProxy": sendProxy})
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(bin, "-c", "-f", cfg).CombinedOutput(); err != nil {
-		t.Fatalf("haproxy -c: %v\n%s", err, out)
-	}
-	cmd := exec.Command(bin, "-db", "-f", cfg)
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("haproxy output:\n%s", out.String())
-		}
-	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		select {
-		case err := <-exited:
-			t.Fatalf("haproxy exited: %v\n%s", err, out.String())
-		default:
-		}
-		c, err := net.DialTimeout("tcp4", frontend, time.Second)
-		if err == nil {
-			c.Close()
-			return frontend
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("haproxy frontend %s not up: %v", frontend, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
 // Clients connecting from 127.0.0.77 through a real HAProxy, with either
 // form of the header, are seen by both backends as 127.0.0.77 (with the
 // port they connected from), while the socket's peer is HAProxy.
@@ -133,7 +52,7 @@ func TestThroughHAProxy(t *testing.T) {
 	for _, sendProxy := range []string{"send-proxy-v2", "send-proxy"} {
 		t.Run(sendProxy, func(t *testing.T) {
 			a, b := addrServer(t), addrServer(t)
-			frontend := startHAProxy(t, sendProxy, a.Addr().String(), b.Addr().String())
+			frontend := haproxytest.Start(t, sendProxy, a.Addr().String(), b.Addr().String())
 			d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 77)}, Timeout: 5 * time.Second}
 			const clients = 4
 			seenPeers, seenBackends := map[string]bool{}, map[string]bool{}
