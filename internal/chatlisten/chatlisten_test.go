@@ -90,6 +90,9 @@ func TestOpenAll(t *testing.T) {
 			if p := listen.PeerAddr(c); p.String() != raw.LocalAddr().String() {
 				t.Errorf("listener %d: PeerAddr %s, want %s", i, p, raw.LocalAddr())
 			}
+			if tc, ok := listen.TCPConn(c); !ok || tc.LocalAddr().String() != raw.RemoteAddr().String() {
+				t.Errorf("listener %d: TCPConn = %v, %v; want the accepted socket", i, tc, ok)
+			}
 			_, isTLS := c.(*tls.Conn)
 			if isTLS != (l.Kind == TLS) {
 				t.Errorf("listener %d: accepted a %T", i, c)
