@@ -4,57 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chatd/chatd/internal/chatclient"
 	"github.com/chatd/chatd/internal/chatclient/chatdtest"
+	"github.com/chatd/chatd/internal/testbin"
 )
 
-var (
-	binDir   string // made by TestMain, removed after the tests
-	buildBin sync.Once
-	binPath  string
-	binErr   error
-)
+// TestMain builds the real chat (and chatd) once for the run.
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "chat-e2e-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	binDir = dir
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// chatBinary builds the real chat command once per test run.
+// chatBinary is the real chat command.
 func chatBinary(t *testing.T) string {
 	t.Helper()
-	buildBin.Do(func() {
-		goTool, err := exec.LookPath("go")
-		if err != nil {
-			binErr = fmt.Errorf("no go command to build chat with: %w", err)
-			return
-		}
-		binPath = filepath.Join(binDir, "chat")
-		out, err := exec.Command(goTool, "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if binErr != nil {
-		t.Fatal(binErr)
-	}
-	return binPath
+	return testbin.Path(t, "chat")
 }
 
 // chatCmd prepares the chat binary with args and a clean environment plus
@@ -105,6 +72,8 @@ func TestE2EPiped(t *testing.T) {
 			wantStderr: "chat: cannot connect to " + dead + ": connection refused (is chatd running?)\n"},
 		{name: "bad addr", args: []string{"--addr", "localhost"}, wantCode: 2,
 			wantStderr: `chat: invalid address "localhost": missing port (want HOST:PORT, e.g. 127.0.0.1:5605)` + "\n"},
+		{name: "IPv6 without brackets", args: []string{"--addr", "::1:5605"}, wantCode: 2,
+			wantStderr: `chat: invalid address "::1:5605": an IPv6 address needs brackets: [::1]:5605` + "\n"},
 		{name: "unknown flag", args: []string{"-x"}, wantCode: 2,
 			wantStderr: "chat: unknown shorthand flag: 'x' in -x\nRun 'chat --help' for usage.\n"},
 	}
@@ -183,5 +152,46 @@ func TestE2EHelp(t *testing.T) {
 	}
 	if !strings.Contains(string(out), "Examples:") || !strings.Contains(string(out), "--addr") {
 		t.Errorf("chat --help does not explain usage:\n%s", out)
+	}
+}
+
+// TestE2EServerFullExits3: the real chatd, full, turns the real chat away;
+// chat says why and exits 3, whether its input is still open or has
+// already ended.
+func TestE2EServerFullExits3(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Config: "max_clients: 1\n"})
+	holder := d.Dial() // takes the one place
+	defer holder.Close()
+	if _, err := io.WriteString(holder, "x\n"); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := testbin.ReadFull(holder, 2, chatdtest.WaitTimeout); err != nil || string(b) != "X\n" {
+		t.Fatalf("the first client was not served: %q, %v", b, err)
+	}
+	const want = "chat: connection closed by server: server full, try again later\n"
+	for _, tc := range []struct {
+		name      string
+		inputOpen bool
+	}{{"input ended", false}, {"input open", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), chatdtest.WaitTimeout)
+			defer cancel()
+			cmd := chatCmd(t, ctx, []string{"--addr", d.Addr})
+			if tc.inputOpen {
+				stdin, err := cmd.StdinPipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer stdin.Close()
+			} else {
+				cmd.Stdin = strings.NewReader("hi\n")
+			}
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			code := exitCode(t, cmd.Run())
+			if code != 3 || errb.String() != want {
+				t.Errorf("exit %d, stderr %q; want 3, %q (stdout %q)", code, errb.String(), want, out.String())
+			}
+		})
 	}
 }

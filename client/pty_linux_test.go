@@ -113,10 +113,19 @@ func TestInteractiveTerminal(t *testing.T) {
 			steps: []step{
 				{keys: "spam\r", want: "SPAM\r\n"},
 				{server: func(c *chatdtest.Conn) { c.Kick("*** kicked by operator: spam\n") },
-					want: "chat: connection closed by server: kicked by operator: spam\r\n"},
+					// The notice is on the screen; stderr does not repeat it.
+					want: "*** kicked by operator: spam\r\n> \r\x1b[Kchat: connection closed by server\r\n"},
 			},
 			wantCode: 3,
 			wantSent: "spam\n",
+		},
+		{
+			name: "control characters shown, not obeyed",
+			steps: []step{
+				{server: func(c *chatdtest.Conn) { c.Send("\x1b]0;owned\x07\u009b2J\u009d0;owned\u009c\x9bend\n") },
+					want: "^[]0;owned^G<U+009B>2J<U+009D>0;owned<U+009C><9B>end\r\n"},
+				{keys: "\x04", want: "chat: connection closed\r\n"},
+			},
 		},
 		{
 			name:     "Ctrl-C",
@@ -144,7 +153,7 @@ func TestInteractiveTerminal(t *testing.T) {
 			defer func() { tty.Close(); master.Close(); <-copied }()
 
 			c := srv.Next(t)
-			screen.WaitFor(t, "> ")
+			screen.WaitFor(t, "chat: connected to "+srv.Addr+"; type CLOSE SOCKET or press Ctrl-D to end, Ctrl-C to quit\r\n> ")
 			if st := termios(t, tty); st.Lflag&(unix.ICANON|unix.ECHO) != 0 {
 				t.Errorf("terminal not in raw mode while the prompt is shown: lflag %#x", st.Lflag)
 			}
@@ -183,5 +192,39 @@ func TestInteractiveTerminal(t *testing.T) {
 				t.Errorf("screen shows a crash: %q", screen.String())
 			}
 		})
+	}
+}
+
+// TestPipedToTerminalEscapesControls: input from a pipe, output to a
+// terminal; the server's control characters, C0 and C1, are shown on the
+// terminal, not obeyed.
+func TestPipedToTerminalEscapesControls(t *testing.T) {
+	srv := chatdtest.Start(t, chatdtest.Options{IgnoreEOF: true})
+	master, tty := openPTY(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), chatdtest.WaitTimeout)
+	defer cancel()
+	cmd := chatCmd(t, ctx, []string{"--addr", srv.Addr})
+	cmd.Stdin = strings.NewReader("hi\n")
+	cmd.Stdout, cmd.Stderr = tty, tty
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var screen chatdtest.Buffer
+	copied := make(chan struct{})
+	go func() { io.Copy(&screen, master); close(copied) }()
+	defer func() { tty.Close(); master.Close(); <-copied }()
+
+	c := srv.Next(t)
+	c.WaitEOF(t)
+	c.Send("\x1b[2J\u009b31mred\r\n\u009d0;title\x07\n")
+	c.Close()
+	code := exitCode(t, cmd.Wait())
+	screen.WaitFor(t, "^[[2J<U+009B>31mred\r\n<U+009D>0;title^G\r\n")
+	if code != 0 {
+		t.Errorf("exit code %d, want 0; screen %q", code, screen.String())
+	}
+	if s := screen.String(); strings.ContainsAny(s, "\x1b\x07") || strings.Contains(s, "\u009b") {
+		t.Errorf("raw control characters reached the terminal: %q", s)
 	}
 }

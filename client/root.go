@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -12,24 +11,29 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/chatclient"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 const long = `chat connects to a chatd server and runs both directions at once: whatever
 the server sends is printed the moment it arrives, and whatever you type is
 sent to it. chatd answers in UPPERCASE.
 
-On a terminal chat shows a prompt with line editing and history, and sends
-each line when you press Enter. Type CLOSE SOCKET to end the session; press
-Ctrl-D on an empty line to end your input and see the server's last answers;
-Ctrl-C quits at once.
+On a terminal chat says whom it connected to, then shows a prompt with line
+editing and history, and sends each line when you press Enter. Type CLOSE
+SOCKET to end the session; press Ctrl-D on an empty line to end your input
+and see the server's last answers; Ctrl-C quits at once. The server's
+control characters are shown (^[, <U+009B>), never obeyed.
 
 With input from a pipe or a file chat sends it as it is and copies the
-server's raw bytes to standard output. When the input ends it closes its
+server's raw bytes to standard output (escaped as above if that is a
+terminal). When the input ends it closes its
 sending side, prints what the server still sends and exits once the server
 closes the connection.
 
 When the server closes the connection on its own (kicked, shutting down,
-full) chat says why on standard error, from the server's last "*** " notice.
+full) chat says why on standard error, from the server's last "*** " notice
+(on a terminal, where the notice is on the screen, it says only that the
+server closed the connection).
 
 The server address is --addr if given, else $CHAT_ADDR if set, else
 127.0.0.1:5605.
@@ -38,7 +42,8 @@ Exit status:
   0    you sent CLOSE SOCKET, or your input ended and the server closed
   1    could not connect, or the connection was reset or broke
   2    bad usage, such as an unknown flag or a bad address
-  3    the server closed the connection on its own
+  3    the server closed the connection on its own (kick, shutdown, full),
+       also after the input ended
   130  interrupted`
 
 const examples = `  # Chat with the local chatd
@@ -57,17 +62,12 @@ const examples = `  # Chat with the local chatd
 // run is the whole command with its surroundings passed in, so tests can
 // call it. It returns the exit code.
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) int {
-	code := chatclient.ExitOK
-	cmd := newRootCmd(stdin, stdout, stderr, getenv, &code)
+	cmd := newRootCmd(stdin, stdout, stderr, getenv)
 	cmd.SetArgs(args)
-	if err := cmd.Execute(); err != nil {
-		fmt.Fprintf(stderr, "chat: %v\nRun 'chat --help' for usage.\n", err)
-		return chatclient.ExitUsage
-	}
-	return code
+	return cliutil.Report(stderr, "chat", cmd.Execute())
 }
 
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string, code *int) *cobra.Command {
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
 	var (
 		addr         string
 		timeout      time.Duration
@@ -80,7 +80,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 		Example: examples,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return fmt.Errorf("unexpected argument %q (give the server as --addr HOST:PORT)", args[0])
+				return cliutil.Usagef("unexpected argument %q (give the server as --addr HOST:PORT)", args[0])
 			}
 			return nil
 		},
@@ -102,13 +102,22 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 				defer stop()
 				opts.Interactive = true
 				opts.Terminal = tty
+			} else {
+				// Input from a pipe, output to a terminal: the server
+				// must not drive that terminal either.
+				opts.EscapeControls = isTerminal(stdout)
 			}
 			ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM, syscall.SIGHUP)
 			defer stop()
-			*code = chatclient.Run(ctx, opts)
+			// Run has said on stderr whatever there is to say.
+			if code := chatclient.Run(ctx, opts); code != chatclient.ExitOK {
+				return cliutil.Silent(code)
+			}
 			return nil
 		},
 	}
+	cmd.SetFlagErrorFunc(cliutil.FlagErrors)
+	cliutil.AddVersion(cmd)
 	cmd.SetIn(stdin)
 	cmd.SetOut(stdout)
 	cmd.SetErr(stderr)
@@ -123,10 +132,15 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 // terminal reports whether both standard input and output are a terminal:
 // only then is the session interactive.
 func terminal(stdin io.Reader, stdout io.Writer) (*os.File, bool) {
-	in, ok1 := stdin.(*os.File)
-	out, ok2 := stdout.(*os.File)
-	if !ok1 || !ok2 || !chatclient.IsTerminal(int(in.Fd())) || !chatclient.IsTerminal(int(out.Fd())) {
+	in, ok := stdin.(*os.File)
+	if !ok || !chatclient.IsTerminal(int(in.Fd())) || !isTerminal(stdout) {
 		return nil, false
 	}
 	return in, true
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && chatclient.IsTerminal(int(f.Fd()))
 }

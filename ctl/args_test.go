@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/config"
 )
 
@@ -45,8 +46,8 @@ func TestUsageMistakesExit2BeforeAnythingIsSent(t *testing.T) {
 			t.Errorf("%q: err %v, want %q", c.args, err, c.want)
 			continue
 		}
-		if code := exitCode(err); code != exitUsage {
-			t.Errorf("%q: exit %d, want %d (%v)", c.args, code, exitUsage, err)
+		if code := cliutil.Code(exitStatus(err)); code != cliutil.ExitUsage {
+			t.Errorf("%q: exit %d, want %d (%v)", c.args, code, cliutil.ExitUsage, err)
 		}
 		if strings.Contains(err.Error(), "cannot reach chatd") {
 			t.Errorf("%q: tried to reach chatd before checking the command line", c.args)
@@ -69,12 +70,12 @@ func TestExitCodes(t *testing.T) {
 		err  error
 		want int
 	}{
-		{errors.New("cannot reach chatd at /x: no such file (is chatd running?)"), exitFailure},
-		{usagef("bad"), exitUsage},
-		{&config.Error{Key: "listen", Reason: "bad"}, exitUsage},
-		{&silentExit{code: exitNotConnected}, 3},
+		{errors.New("cannot reach chatd at /x: no such file (is chatd running?)"), cliutil.ExitFailure},
+		{cliutil.Usagef("bad"), cliutil.ExitUsage},
+		{&config.Error{Key: "listen", Reason: "bad"}, cliutil.ExitUsage},
+		{cliutil.Silent(exitNotConnected), 3},
 	} {
-		if got := exitCode(c.err); got != c.want {
+		if got := cliutil.Code(exitStatus(c.err)); got != c.want {
 			t.Errorf("%v: %d, want %d", c.err, got, c.want)
 		}
 	}
@@ -85,8 +86,8 @@ func TestDaemonNotRunningIsOneLineExit1(t *testing.T) {
 	if err == nil || err.Error() != "cannot reach chatd at /nonexistent/chatd-test.sock: no such file (is chatd running?)" {
 		t.Fatalf("err %v", err)
 	}
-	if exitCode(err) != exitFailure {
-		t.Fatalf("exit %d", exitCode(err))
+	if cliutil.Code(exitStatus(err)) != cliutil.ExitFailure {
+		t.Fatalf("exit %d", cliutil.Code(exitStatus(err)))
 	}
 }
 

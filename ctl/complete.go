@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 // completionTimeout keeps a shell's tab from hanging on a stuck daemon.
@@ -35,7 +36,7 @@ func (a *app) completeClientIDs(cmd *cobra.Command, args []string, toComplete st
 		if slices.Contains(args, id) || !strings.HasPrefix(id, toComplete) {
 			continue
 		}
-		out = append(out, cobra.CompletionWithDesc(id, cl.RemoteAddr+", connected "+humanDuration(now.Sub(cl.ConnectedAt))))
+		out = append(out, cobra.CompletionWithDesc(id, cliutil.Printable(cl.RemoteAddr)+", connected "+humanDuration(now.Sub(cl.ConnectedAt))))
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/admin/adminclient"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 type kickOptions struct {
@@ -62,24 +63,24 @@ connected.
 func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
 	switch {
 	case o.all && len(args) > 0:
-		return usagef("give client IDs or --all, not both")
+		return cliutil.Usagef("give client IDs or --all, not both")
 	case !o.all && len(args) == 0:
-		return usagef("give the ID of at least one client to kick, or --all (see chatctl list)")
+		return cliutil.Usagef("give the ID of at least one client to kick, or --all (see chatctl list)")
 	}
 	if err := adminapi.CheckReason(o.reason); err != nil {
-		return usagef(err.Error())
+		return cliutil.Usage(err)
 	}
 	for _, arg := range args {
 		id, err := adminapi.ParseID(arg)
 		if err != nil {
-			return usagef(err.Error())
+			return cliutil.Usage(err)
 		}
 		if !slices.Contains(o.ids, id) {
 			o.ids = append(o.ids, id)
 		}
 	}
 	if o.all && !o.yes && !isTerminal(cmd.InOrStdin()) {
-		return usagef("kick --all asks for confirmation, and stdin is not a terminal: add --yes")
+		return cliutil.Usagef("kick --all asks for confirmation, and stdin is not a terminal: add --yes")
 	}
 	return nil
 }
@@ -101,7 +102,7 @@ func (o *kickOptions) kickIDs(cmd *cobra.Command, c *adminclient.Client) error {
 		}
 	}
 	if missing > 0 {
-		return &silentExit{code: exitNotConnected}
+		return cliutil.Silent(exitNotConnected)
 	}
 	return nil
 }

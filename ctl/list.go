@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 func newListCmd(a *app) *cobra.Command {
@@ -17,7 +18,7 @@ func newListCmd(a *app) *cobra.Command {
 connected and idle, and the bytes received from (IN) and sent to (OUT) it.
 -o wide adds the local address and absolute times; -o json prints the API's
 JSON.`,
-		Args: noArgs,
+		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "table", "wide", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {

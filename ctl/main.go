@@ -8,17 +8,11 @@
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 func main() {
-	err := newRootCmd().Execute()
-	if err == nil {
-		return
-	}
-	if _, quiet := err.(*silentExit); !quiet {
-		fmt.Fprintln(os.Stderr, "chatctl:", err)
-	}
-	os.Exit(exitCode(err))
+	os.Exit(cliutil.Report(os.Stderr, "chatctl", exitStatus(newRootCmd().Execute())))
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/admin/adminclient"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 func newReloadCmd(a *app) *cobra.Command {
@@ -23,7 +24,7 @@ effect at once; connected clients are not disturbed. listen, admin.* and
 state_dir are only read at start: changes to them are listed as needing a
 restart. A configuration chatd rejects changes nothing: the reason is
 printed and the exit status is 1.`,
-		Args: noArgs,
+		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -48,7 +49,7 @@ printed and the exit status is 1.`,
 }
 
 func printReload(w io.Writer, res adminapi.ReloadResult) error {
-	file := res.ConfigFile
+	file := cliutil.Printable(res.ConfigFile)
 	if file == "" {
 		file = "built-in defaults (no config file)"
 	}
@@ -56,10 +57,10 @@ func printReload(w io.Writer, res adminapi.ReloadResult) error {
 	if len(res.Applied) == 0 {
 		fmt.Fprintf(&b, "configuration reloaded from %s: nothing changed\n", file)
 	} else {
-		fmt.Fprintf(&b, "configuration reloaded from %s: applied %s\n", file, strings.Join(res.Applied, ", "))
+		fmt.Fprintf(&b, "configuration reloaded from %s: applied %s\n", file, cliutil.Printable(strings.Join(res.Applied, ", ")))
 	}
 	if len(res.NeedRestart) > 0 {
-		fmt.Fprintf(&b, "changed but applied only at the next restart: %s\n", strings.Join(res.NeedRestart, ", "))
+		fmt.Fprintf(&b, "changed but applied only at the next restart: %s\n", cliutil.Printable(strings.Join(res.NeedRestart, ", ")))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

@@ -4,7 +4,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/admin/adminclient"
-	"github.com/chatd/chatd/internal/version"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 // app holds what every subcommand shares: where the socket is.
@@ -28,15 +28,15 @@ and the members of admin.group may use it.
 
 Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 2 usage or configuration mistake; 3 kick found a client not connected.`,
-		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usagef(err.Error()) })
+	root.SetFlagErrorFunc(cliutil.FlagErrors)
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.socketFlag, "socket", "", "chatd's admin socket (default: see above)")
 	pf.StringVar(&a.configFlag, "config", "", "chatd's config file, read for admin.socket (default: the files chatd reads)")
 	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a))
+	cliutil.AddVersion(root)
 	return root
 }
 
@@ -49,12 +49,4 @@ func (a *app) client() (*adminclient.Client, error) {
 	c := adminclient.New(sock)
 	c.Group = group
 	return c, nil
-}
-
-// noArgs is cobra.NoArgs as a usage error.
-func noArgs(cmd *cobra.Command, args []string) error {
-	if err := cobra.NoArgs(cmd, args); err != nil {
-		return usagef(err.Error())
-	}
-	return nil
 }

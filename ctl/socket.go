@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/paths"
 )
@@ -24,7 +25,7 @@ func (a *app) resolveSocket() (socket, group string, err error) {
 	config.AddFlags(fs)
 	if a.configFlag != "" {
 		if err := fs.Set("config", a.configFlag); err != nil {
-			return "", "", usagef(err.Error())
+			return "", "", cliutil.Usage(err)
 		}
 	}
 	cfg, err := config.Load(fs)

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 func newStatusCmd(a *app) *cobra.Command {
@@ -17,7 +18,7 @@ func newStatusCmd(a *app) *cobra.Command {
 		Short: "Show the daemon's status",
 		Long: `Show the running chatd's version, process, uptime, addresses, config file,
 clients and traffic, as key: value lines or (-o json) the API's JSON.`,
-		Args: noArgs,
+		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
@@ -59,7 +60,7 @@ func printStatus(w io.Writer, st adminapi.Status) error {
 	}
 	var b strings.Builder
 	for _, l := range lines {
-		fmt.Fprintf(&b, "%-14s %s\n", l[0]+":", l[1])
+		fmt.Fprintf(&b, "%-14s %s\n", l[0]+":", cliutil.Printable(l[1]))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

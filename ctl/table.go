@@ -8,11 +8,15 @@ import (
 	"github.com/olekukonko/tablewriter"
 	"github.com/olekukonko/tablewriter/renderer"
 	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 // writeTable prints a borderless table in the style of `docker ps` and
 // `kubectl get`: headers as given, left-aligned columns three spaces apart,
-// no trailing blanks.
+// no trailing blanks. Cells come from the daemon: anything in them that is
+// not printable text is shown escaped (cliutil.Printable), so that no
+// string can drive the terminal or break the columns.
 func writeTable(w io.Writer, header []string, rows [][]string) error {
 	var buf bytes.Buffer
 	t := tablewriter.NewTable(&buf,
@@ -30,7 +34,11 @@ func writeTable(w io.Writer, header []string, rows [][]string) error {
 	)
 	t.Header(header)
 	for _, r := range rows {
-		if err := t.Append(r); err != nil {
+		cells := make([]string, len(r))
+		for i, c := range r {
+			cells[i] = cliutil.Printable(c)
+		}
+		if err := t.Append(cells); err != nil {
 			return err
 		}
 	}

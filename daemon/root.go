@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/chatd/chatd/internal/version"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 func newRootCmd() *cobra.Command {
@@ -20,13 +20,13 @@ Run it in the foreground with built-in defaults (127.0.0.1:5605):
   chatd run
 
 and talk to it with the chat client, nc or telnet.`,
-		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}
 	})
-	root.AddCommand(newRunCmd(), newConfigCmd(), newVersionCmd(), newServiceCmd())
+	root.AddCommand(newRunCmd(), newConfigCmd(), newServiceCmd())
+	cliutil.AddVersion(root)
 	return root
 }

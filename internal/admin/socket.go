@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/peercred"
 )
 
@@ -53,7 +54,7 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 	// request is authorized by its peer credentials in any case.
 	ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
-		return nil, nil, removedStale, fmt.Errorf("listen on admin socket %s: %w", path, unwrapOp(err))
+		return nil, nil, removedStale, fmt.Errorf("listen on admin socket %s: %w", path, neterr.Cause(err))
 	}
 	// Removal is ours to do, by inode: net's unlink-on-close goes by path
 	// and could remove a socket another chatd has since put there.
@@ -64,16 +65,16 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 		return nil, nil, removedStale, err
 	}
 	if err := os.Chmod(path, mode); err != nil {
-		return fail(fmt.Errorf("set admin socket mode %04o: %w", mode, unwrapPath(err)))
+		return fail(fmt.Errorf("set admin socket mode %04o: %w", mode, neterr.Cause(err)))
 	}
 	if gid >= 0 {
 		if err := os.Lchown(path, -1, gid); err != nil {
-			return fail(fmt.Errorf("set admin socket %s group to gid %d: %w", path, gid, unwrapPath(err)))
+			return fail(fmt.Errorf("set admin socket %s group to gid %d: %w", path, gid, neterr.Cause(err)))
 		}
 	}
 	fi, err := os.Lstat(path)
 	if err != nil {
-		return fail(fmt.Errorf("admin socket %s: %w", path, unwrapPath(err)))
+		return fail(fmt.Errorf("admin socket %s: %w", path, neterr.Cause(err)))
 	}
 	st := fi.Sys().(*syscall.Stat_t)
 	return ln, &socketFile{path: path, dev: uint64(st.Dev), ino: uint64(st.Ino)}, removedStale, nil
@@ -128,7 +129,7 @@ func makeDirs(dir string, gid int) error {
 	}
 	if gid >= 0 {
 		if err := os.Chown(dir, -1, gid); err != nil {
-			return fmt.Errorf("set admin socket directory %s group to gid %d: %w", dir, gid, unwrapPath(err))
+			return fmt.Errorf("set admin socket directory %s group to gid %d: %w", dir, gid, neterr.Cause(err))
 		}
 	}
 	return nil
@@ -161,7 +162,7 @@ func clearStale(path string) (removed bool, err error) {
 		return false, &InUseError{Path: path, PID: pid}
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) {
-		return false, fmt.Errorf("admin socket %s exists and cannot be checked: %w", path, unwrapOp(err))
+		return false, fmt.Errorf("admin socket %s exists and cannot be checked: %w", path, neterr.Cause(err))
 	}
 	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return false, fmt.Errorf("remove stale admin socket: %w", err)
@@ -187,27 +188,4 @@ func (f *socketFile) remove() error {
 		return fmt.Errorf("remove admin socket: %w", err)
 	}
 	return nil
-}
-
-// unwrapOp drops net.OpError's "dial unix …:" prefix, which the caller's
-// message already says.
-func unwrapOp(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return unwrapPath(op.Err)
-	}
-	return err
-}
-
-// unwrapPath drops fs.PathError's "chmod /path:" prefix for the same reason.
-func unwrapPath(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return pe.Err
-	}
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return se.Err
-	}
-	return err
 }

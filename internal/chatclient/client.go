@@ -11,23 +11,28 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/chatd/chatd/internal/cliutil"
+	"github.com/chatd/chatd/internal/neterr"
 )
 
-// Exit codes returned by Run.
+// Exit codes returned by Run: the statuses all chatd's programs share,
+// in chat's words, and chat's own 3.
 const (
 	// ExitOK: the session ended as the user asked: they sent CLOSE SOCKET,
 	// or their input ended and the server then closed the connection.
-	ExitOK = 0
+	ExitOK = cliutil.ExitSuccess
 	// ExitError: the connection could not be made, was reset or broke.
-	ExitError = 1
+	ExitError = cliutil.ExitFailure
 	// ExitUsage: the options are wrong (for example a bad address).
-	ExitUsage = 2
+	ExitUsage = cliutil.ExitUsage
 	// ExitClosedByServer: the server closed the connection on its own
-	// (kicked, shutting down, full, idle).
+	// (kicked, shutting down, full, idle), also when the input had
+	// already ended.
 	ExitClosedByServer = 3
 	// ExitInterrupted: the user interrupted (Ctrl-C, or a signal cancelled
 	// the context).
-	ExitInterrupted = 130
+	ExitInterrupted = cliutil.ExitInterrupted
 )
 
 // ClosePhrase is what a client sends to have the server close the
@@ -66,6 +71,10 @@ type Options struct {
 	// if set, puts the real terminal into raw mode and reports its size.
 	Interactive bool
 	Terminal    *Terminal
+	// EscapeControls, outside interactive mode, passes the server's bytes
+	// to Stdout through the same filter as interactive mode (control
+	// characters shown, not obeyed): for a Stdout that is a terminal.
+	EscapeControls bool
 	// Prompt is shown in interactive mode; empty means DefaultPrompt.
 	Prompt string
 }
@@ -151,6 +160,7 @@ type session struct {
 	noticeMark  int           // notices seen when expectClose was set
 
 	draining atomic.Bool // input is over: bound the server's silence
+	sent     atomic.Bool // some of the user's bytes went to the server
 }
 
 // inputResult is how the sending side ended.
@@ -255,6 +265,7 @@ func (s *session) sendInput(r io.Reader) inputResult {
 			if werr != nil {
 				return inputResult{kind: inputSendError, err: werr}
 			}
+			s.sent.Store(true)
 			if found {
 				if err := s.halfClose(); err != nil {
 					return inputResult{kind: inputSendError, err: err}
@@ -277,10 +288,12 @@ func (s *session) sendInput(r io.Reader) inputResult {
 func (s *session) runPiped(ctx context.Context) int {
 	readDone := make(chan error, 1)
 	go func() {
-		readDone <- s.readServer(func(p []byte) error {
-			_, err := s.opts.Stdout.Write(p)
-			return err
-		})
+		write := s.pipedOutput()
+		err := s.readServer(func(p []byte) error { return write(p, false) })
+		if err == nil {
+			err = write(nil, true)
+		}
+		readDone <- err
 	}()
 	inputDone := make(chan inputResult, 1)
 	go func() { inputDone <- s.sendInput(s.opts.Stdin) }()
@@ -290,6 +303,27 @@ func (s *session) runPiped(ctx context.Context) int {
 		fmt.Fprintln(s.opts.Stderr, msg)
 	}
 	return code
+}
+
+// pipedOutput returns what writes the server's bytes to Stdout in piped
+// mode: unchanged, or filtered for a terminal. final flushes what the
+// filter holds back (the start of a character cut by a read).
+func (s *session) pipedOutput() func(p []byte, final bool) error {
+	if !s.opts.EscapeControls {
+		return func(p []byte, _ bool) error {
+			_, err := s.opts.Stdout.Write(p)
+			return err
+		}
+	}
+	var f termFilter
+	return func(p []byte, final bool) error {
+		b := f.filter(p, final)
+		if len(b) == 0 {
+			return nil
+		}
+		_, err := s.opts.Stdout.Write(b)
+		return err
+	}
 }
 
 // wait runs the session to its end and returns the exit code and the line
@@ -310,7 +344,7 @@ func (s *session) wait(ctx context.Context, readDone <-chan error, inputDone <-c
 			case inputInterrupt:
 				return ExitInterrupted, ""
 			case inputReadError:
-				return ExitError, "chat: cannot read input: " + innermost(in.err)
+				return ExitError, "chat: cannot read input: " + neterr.Text(in.err)
 			case inputSendError:
 				// The connection broke; the reading side will see
 				// why (a close, with its notice, or a reset). Bound
@@ -326,9 +360,9 @@ func (s *session) wait(ctx context.Context, readDone <-chan error, inputDone <-c
 func (s *session) ended(readErr, sendErr error) (int, string) {
 	s.mu.Lock()
 	expect, user, mark := s.expectClose, s.userClosed, s.noticeMark
-	reason, haveReason := s.notices.reason(mark)
-	if !expect {
-		reason, haveReason = s.notices.reason(0)
+	reason, haveReason := s.notices.reason(0)
+	if expect {
+		reason, haveReason = s.notices.reasonAfterEnd(mark, s.sent.Load())
 	}
 	s.mu.Unlock()
 
@@ -341,6 +375,9 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 		// the server dropped the connection with our bytes unread.
 		msg := ""
 		switch {
+		case haveReason && s.outputIsTerminal():
+			// The notice is on the screen just above.
+			msg = "chat: connection closed by server"
 		case haveReason:
 			msg = "chat: connection closed by server: " + reason
 		case !expect:
@@ -348,19 +385,26 @@ func (s *session) ended(readErr, sendErr error) (int, string) {
 		case s.opts.Interactive:
 			msg = "chat: connection closed"
 		}
-		if expect {
+		// A notice means the server ended the session for its own
+		// reason (kick, shutdown, full), even after our input ended;
+		// only the close the user asked for is a success then.
+		if user || expect && !haveReason {
 			return ExitOK, msg
 		}
 		return ExitClosedByServer, msg
 	case errors.As(readErr, &oe):
-		return ExitError, "chat: cannot write output: " + innermost(oe.err)
-	case sendErr != nil && isTimeout(readErr):
+		return ExitError, "chat: cannot write output: " + neterr.Text(oe.err)
+	case sendErr != nil && neterr.IsTimeout(readErr):
 		return ExitError, "chat: " + connErrorText(sendErr)
-	case s.draining.Load() && isTimeout(readErr):
+	case s.draining.Load() && neterr.IsTimeout(readErr):
 		return ExitOK, fmt.Sprintf("chat: the server stayed silent for %v after the end of input without closing the connection; giving up", s.opts.DrainTimeout)
 	}
 	return ExitError, "chat: " + connErrorText(readErr)
 }
+
+// outputIsTerminal reports whether the server's output is shown on a
+// terminal, where the user reads its notices as they come.
+func (s *session) outputIsTerminal() bool { return s.opts.Interactive || s.opts.EscapeControls }
 
 type eofReader struct{}
 

@@ -228,8 +228,17 @@ func TestServerClosesConnection(t *testing.T) {
 				}
 				tc.close(c)
 				s.wait(t, tc.wantCode)
-				if got := s.stderr.String(); got != tc.wantStderr {
-					t.Errorf("stderr %q, want %q", got, tc.wantStderr)
+				want := tc.wantStderr
+				if reason, ok := strings.CutPrefix(want, "chat: connection closed by server: "); ok && interactive {
+					// On a terminal the notice is on the screen: stderr
+					// does not say it again.
+					want = "chat: connection closed by server\n"
+					if shown := strings.TrimSpace(reason); !strings.Contains(s.stdout.String(), "*** "+shown) {
+						t.Errorf("screen %q does not show the notice %q", s.stdout.String(), shown)
+					}
+				}
+				if got := s.stderr.String(); got != want {
+					t.Errorf("stderr %q, want %q", got, want)
 				}
 			})
 		}
@@ -369,7 +378,10 @@ func TestBadAddr(t *testing.T) {
 	}{
 		{"localhost", "", `chat: invalid address "localhost": missing port (want HOST:PORT, e.g. 127.0.0.1:5605)` + "\n"},
 		{"", "", `chat: invalid address "": missing port (want HOST:PORT, e.g. 127.0.0.1:5605)` + "\n"},
-		{"::1:5605", "", `chat: invalid address "::1:5605": too many colons (want HOST:PORT, e.g. 127.0.0.1:5605)` + "\n"},
+		{"::1:5605", "", `chat: invalid address "::1:5605": an IPv6 address needs brackets: [::1]:5605` + "\n"},
+		{"fe80::1%eth0:5605", "", `chat: invalid address "fe80::1%eth0:5605": an IPv6 address needs brackets: [fe80::1%eth0]:5605` + "\n"},
+		{"2001:db8::1:99999", "", `chat: invalid address "2001:db8::1:99999": too many colons (want HOST:PORT, e.g. 127.0.0.1:5605 or [::1]:5605)` + "\n"},
+		{"a:b:c", "", `chat: invalid address "a:b:c": too many colons (want HOST:PORT, e.g. 127.0.0.1:5605 or [::1]:5605)` + "\n"},
 		{"127.0.0.1:99999", "", `chat: invalid address "127.0.0.1:99999": port "99999" is not a number from 1 to 65535` + "\n"},
 		{"127.0.0.1:chat", "", `chat: invalid address "127.0.0.1:chat": port "chat" is not a number from 1 to 65535` + "\n"},
 		{"127.0.0.1:0", chatclient.AddrEnv, `chat: invalid address "127.0.0.1:0" (from CHAT_ADDR): port "0" is not a number from 1 to 65535` + "\n"},
@@ -463,5 +475,100 @@ func TestTerminalRestored(t *testing.T) {
 				t.Errorf("raw mode calls %v, want [true false]", got)
 			}
 		})
+	}
+}
+
+// rejecter is a server that turns every client away as chatd does when it
+// is full: the notice, its side closed at once, the client's bytes read
+// and never answered until the client closes its side.
+type rejecter struct {
+	addr string
+	go_  chan struct{} // closed: send the notice and close
+	eof  chan struct{} // closed when the client half-closed
+}
+
+func startRejecter(t *testing.T, notice string, waitForGo, finAfterEOF bool) *rejecter {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	r := &rejecter{addr: ln.Addr().String(), go_: make(chan struct{}), eof: make(chan struct{})}
+	if !waitForGo {
+		close(r.go_)
+	}
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		nc.SetDeadline(time.Now().Add(chatdtest.WaitTimeout))
+		eof := make(chan struct{})
+		go func() { io.Copy(io.Discard, nc); close(eof); close(r.eof) }()
+		<-r.go_
+		io.WriteString(nc, notice)
+		if finAfterEOF {
+			// The notice and the close can reach the client on either
+			// side of its own end of input.
+			<-eof
+		}
+		nc.(*net.TCPConn).CloseWrite()
+		<-eof
+	}()
+	return r
+}
+
+// A server that turns the client away (server full) ends the session with
+// exit status 3, however the client's input stands: still open, or already
+// ended before or after the notice came. (With no input at all a full
+// server's notice and a greeting look the same, and the end counts as
+// ordinary: see TestGreetingThenEndOfInputIsOK.)
+func TestServerFullIsAClose(t *testing.T) {
+	const notice = "*** server full, try again later\n"
+	const wantStderr = "chat: connection closed by server: server full, try again later\n"
+	t.Run("input open", func(t *testing.T) {
+		r := startRejecter(t, notice, false, false)
+		s := start(t, chatclient.Options{Addr: r.addr}, nil)
+		s.wait(t, chatclient.ExitClosedByServer)
+		if got := s.stderr.String(); got != wantStderr {
+			t.Errorf("stderr %q, want %q", got, wantStderr)
+		}
+	})
+	t.Run("input ended before the notice", func(t *testing.T) {
+		r := startRejecter(t, notice, true, false)
+		s := start(t, chatclient.Options{Addr: r.addr}, ptr("hi\n"))
+		<-r.eof // the client's input has ended and it has half-closed
+		close(r.go_)
+		s.wait(t, chatclient.ExitClosedByServer)
+		if got := s.stderr.String(); got != wantStderr {
+			t.Errorf("stderr %q, want %q", got, wantStderr)
+		}
+	})
+	t.Run("input ended after the notice", func(t *testing.T) {
+		r := startRejecter(t, notice, false, true)
+		s := start(t, chatclient.Options{Addr: r.addr}, nil)
+		s.stdout.WaitFor(t, notice)
+		s.type_(t, "hi\n")
+		s.stdin.Close()
+		s.wait(t, chatclient.ExitClosedByServer)
+		if got := s.stderr.String(); got != wantStderr {
+			t.Errorf("stderr %q, want %q", got, wantStderr)
+		}
+	})
+}
+
+// A notice before the end of input followed by the answers, or a greeting
+// and no input at all, does not make an ordinary end a server's close.
+func TestGreetingThenEndOfInputIsOK(t *testing.T) {
+	for _, input := range []string{"", "hi\n", "\n"} {
+		srv := chatdtest.Start(t, chatdtest.Options{Greeting: "*** welcome\n"})
+		s := start(t, chatclient.Options{Addr: srv.Addr}, ptr(input))
+		srv.Next(t)
+		s.wait(t, chatclient.ExitOK)
+		if got := s.stderr.String(); got != "" {
+			t.Errorf("input %q: stderr %q, want nothing", input, got)
+		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/term"
+
+	"github.com/chatd/chatd/internal/neterr"
 )
 
 // Terminal gives Run control of a real terminal in interactive mode. All
@@ -59,7 +61,7 @@ func (s *session) runInteractive(ctx context.Context) int {
 		r, err := tty.MakeRaw()
 		if err != nil {
 			s.conn.Close()
-			fmt.Fprintf(s.opts.Stderr, "chat: cannot set up the terminal: %s\n", innermost(err))
+			fmt.Fprintf(s.opts.Stderr, "chat: cannot set up the terminal: %s\n", neterr.Text(err))
 			return ExitError
 		}
 		var once sync.Once
@@ -95,6 +97,7 @@ func (s *session) runInteractive(ctx context.Context) int {
 	}
 
 	scr := &screen{t: t, out: s.opts.Stdout, atEOL: true}
+	scr.write([]byte(s.connectedLine()), false)
 	readDone := make(chan error, 1)
 	go func() {
 		err := s.readServer(func(p []byte) error { return scr.write(p, false) })
@@ -120,6 +123,16 @@ func (s *session) runInteractive(ctx context.Context) int {
 		fmt.Fprintln(s.opts.Stderr, msg)
 	}
 	return code
+}
+
+// connectedLine says whom the session is with and how to end it, the way
+// telnet and ssh greet a person at a terminal.
+func (s *session) connectedLine() string {
+	to := s.opts.Addr
+	if remote := s.conn.RemoteAddr().String(); remote != to {
+		to += " (" + remote + ")"
+	}
+	return "chat: connected to " + to + "; type " + ClosePhrase + " or press Ctrl-D to end, Ctrl-C to quit\n"
 }
 
 // screen writes the server's output in interactive mode: through the line
@@ -222,6 +235,7 @@ func (s *session) readLines(t *term.Terminal, scr *screen, keys *ctrlCWatcher, e
 		if _, err := io.WriteString(s.conn, line+"\n"); err != nil {
 			return inputResult{kind: inputSendError, err: err}
 		}
+		s.sent.Store(true)
 	}
 }
 

@@ -58,8 +58,12 @@ func TestTermFilter(t *testing.T) {
 		{name: "controls shown, CR dropped", chunks: []string{"A\x1b[2J\tB\r\n\x7f"}, want: []string{"A^[[2J\tB\n^?", ""}},
 		{name: "cut character held", chunks: []string{"\xc3", "\x9f!"}, want: []string{"", "ß!", ""}},
 		{name: "cut 4-byte character", chunks: []string{"a\xf0\x9f", "\x98", "\x80b"}, want: []string{"a", "", "😀b", ""}},
-		{name: "cut character at the end flushed", chunks: []string{"x\xe2\x82"}, want: []string{"x", "\xe2\x82"}},
+		{name: "cut character at the end flushed", chunks: []string{"x\xe2\x82"}, want: []string{"x", "\xe2<82>"}}, // 0x82 alone is 8-bit C1
 		{name: "invalid bytes pass", chunks: []string{"\xff\xfe"}, want: []string{"\xff\xfe", ""}},
+		{name: "C1 CSI and OSC shown", chunks: []string{"A\u009b2J\u009d0;owned\u009cB"}, want: []string{"A<U+009B>2J<U+009D>0;owned<U+009C>B", ""}},
+		{name: "C1 range ends", chunks: []string{"\u0080\u009f\u00a0é"}, want: []string{"<U+0080><U+009F>\u00a0é", ""}},
+		{name: "C1 cut across reads", chunks: []string{"x\xc2", "\x9b31m"}, want: []string{"x", "<U+009B>31m", ""}},
+		{name: "8-bit C1 byte shown", chunks: []string{"a\x9b31mb\x85"}, want: []string{"a<9B>31mb<85>", ""}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,9 +5,10 @@ import (
 	"errors"
 	"net"
 	"os"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/chatd/chatd/internal/neterr"
 )
 
 // dialErrorText turns an error from dialing addr into the part of the
@@ -20,7 +21,7 @@ func dialErrorText(err error, timeout time.Duration) string {
 		return "connection refused (is chatd running?)"
 	case errors.Is(err, syscall.ECONNRESET):
 		return "connection reset by server"
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || isTimeout(err):
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) || neterr.IsTimeout(err):
 		if timeout > 0 {
 			return "timed out after " + timeout.String()
 		}
@@ -31,7 +32,7 @@ func dialErrorText(err error, timeout time.Duration) string {
 		}
 		return "cannot look up host " + quote(dnsErr.Name) + ": " + dnsErr.Err
 	}
-	return innermost(err)
+	return neterr.Text(err)
 }
 
 // connErrorText describes an error on an established connection.
@@ -41,34 +42,10 @@ func connErrorText(err error) string {
 		return "connection reset by server"
 	case errors.Is(err, syscall.EPIPE):
 		return "connection closed by server"
-	case errors.Is(err, syscall.ETIMEDOUT) || isTimeout(err):
+	case errors.Is(err, syscall.ETIMEDOUT) || neterr.IsTimeout(err):
 		return "connection timed out"
 	}
-	return "connection lost: " + innermost(err)
-}
-
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
-}
-
-// innermost returns the text of the deepest wrapped error: for a
-// *net.OpError around an *os.SyscallError that is the errno text alone
-// ("network is unreachable").
-func innermost(err error) string {
-	for {
-		next := errors.Unwrap(err)
-		if next == nil {
-			break
-		}
-		err = next
-	}
-	s := err.Error()
-	// Some errors are not wrapped but still carry the prefix in their text.
-	if i := strings.LastIndex(s, ": "); i >= 0 && strings.HasPrefix(s, "dial ") {
-		s = s[i+2:]
-	}
-	return s
+	return "connection lost: " + neterr.Text(err)
 }
 
 func quote(s string) string { return `"` + s + `"` }

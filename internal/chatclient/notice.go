@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"strings"
 	"unicode"
-	"unicode/utf8"
 )
 
 // NoticePrefix starts every line the server sends about the connection
@@ -19,11 +18,14 @@ const maxNoticeLen = 512
 // explains a close only if it is the last line the server sent: a greeting
 // such as "*** welcome" followed by answers does not.
 type noticeTracker struct {
-	line     []byte // the current, unfinished line (at most maxNoticeLen bytes)
-	long     bool   // the current line was longer than maxNoticeLen
-	last     string // text of the last notice, without the prefix
-	seq      int    // how many notices have been seen
-	lastLive bool   // no non-blank line has followed the last notice
+	line      []byte // the current, unfinished line (at most maxNoticeLen bytes)
+	long      bool   // the current line was longer than maxNoticeLen
+	last      string // text of the last notice, without the prefix
+	seq       int    // how many notices have been seen
+	lastLive  bool   // no non-blank line has followed the last notice
+	answered  bool   // a non-blank line that is not a notice has been seen
+	pos       int64  // bytes fed so far
+	noticeEnd int64  // pos at the end of the last notice's line
 }
 
 // feed takes the next bytes from the server.
@@ -32,9 +34,11 @@ func (n *noticeTracker) feed(p []byte) {
 		i := bytes.IndexByte(p, '\n')
 		if i < 0 {
 			n.add(p)
+			n.pos += int64(len(p))
 			return
 		}
 		n.add(p[:i])
+		n.pos += int64(i + 1)
 		n.endLine()
 		p = p[i+1:]
 	}
@@ -58,8 +62,10 @@ func (n *noticeTracker) endLine() {
 		n.last = cleanNotice(line[len(NoticePrefix):])
 		n.seq++
 		n.lastLive = true
+		n.noticeEnd = n.pos
 	case len(bytes.TrimSpace(line)) > 0:
 		n.lastLive = false
+		n.answered = true
 	}
 }
 
@@ -76,6 +82,27 @@ func (n *noticeTracker) reason(since int) (string, bool) {
 	return "", false
 }
 
+// reasonAfterEnd is reason for a close that came after the client's end of
+// input (or its half-close), which is normally the server's answer to it.
+// A notice explains such a close only when the server's last bytes were
+// that notice and the client had sent something that the server then did
+// not answer: either the notice came after the end of input (number
+// since+1 or later: kicked, shut down or full meanwhile) or the server has
+// sent nothing but notices (it turned the client away). chatd answers
+// every byte at once, so after an ordinary end the answers follow any
+// greeting. With nothing sent a greeting and a server full notice look
+// alike; that ends as an ordinary close.
+func (n *noticeTracker) reasonAfterEnd(since int, sent bool) (string, bool) {
+	if len(n.line) > 0 {
+		n.endLine()
+	}
+	quiet := n.pos == n.noticeEnd // nothing at all came after the notice
+	if sent && quiet && n.lastLive && n.last != "" && (n.seq > since || !n.answered) {
+		return n.last, true
+	}
+	return "", false
+}
+
 // cleanNotice makes notice text safe and tidy for a one-line message.
 func cleanNotice(b []byte) string {
 	s := strings.ToValidUTF8(string(b), "\uFFFD")
@@ -86,53 +113,4 @@ func cleanNotice(b []byte) string {
 		return r
 	}, s)
 	return strings.TrimSpace(s)
-}
-
-// termFilter prepares server bytes for the interactive terminal: it keeps
-// the last bytes of a UTF-8 character cut by a read until the rest arrives
-// (so the prompt is never redrawn in the middle of a character) and shows
-// control characters other than newline and tab in caret form (^[), so the
-// server cannot move the cursor or change the terminal under the line
-// editor. Carriage returns are dropped: the terminal adds its own.
-type termFilter struct {
-	tail []byte
-	out  []byte
-}
-
-func (f *termFilter) filter(p []byte, final bool) []byte {
-	f.out = f.out[:0]
-	if len(f.tail) > 0 {
-		p = append(f.tail, p...)
-		f.tail = nil
-	}
-	if !final {
-		// Hold back an incomplete last character.
-		for i := 1; i < utf8.UTFMax && i <= len(p); i++ {
-			c := p[len(p)-i]
-			if c < utf8.RuneSelf {
-				break
-			}
-			if utf8.RuneStart(c) {
-				if !utf8.FullRune(p[len(p)-i:]) {
-					f.tail = append([]byte(nil), p[len(p)-i:]...)
-					p = p[:len(p)-i]
-				}
-				break
-			}
-		}
-	}
-	for _, c := range p {
-		switch {
-		case c == '\n' || c == '\t':
-			f.out = append(f.out, c)
-		case c == '\r':
-		case c < 0x20:
-			f.out = append(f.out, '^', c+'@')
-		case c == 0x7f:
-			f.out = append(f.out, '^', '?')
-		default:
-			f.out = append(f.out, c)
-		}
-	}
-	return f.out
 }

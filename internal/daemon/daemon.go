@@ -6,7 +6,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/logging"
+	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/registry"
 	"github.com/chatd/chatd/internal/server"
 )
@@ -75,7 +75,7 @@ func (d *Daemon) Start() error {
 	}}
 	ln, err := lc.Listen(context.Background(), "tcp", d.cfg.Listen)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, unwrapOp(err))
+		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, neterr.Cause(err))
 	}
 	d.mu.Lock()
 	d.ln = ln
@@ -101,16 +101,6 @@ func configName(f string) string {
 		return "(none: built-in defaults)"
 	}
 	return f
-}
-
-// unwrapOp drops net.OpError's "listen tcp …:" prefix, which the caller's
-// message already says.
-func unwrapOp(err error) error {
-	var op *net.OpError
-	if errors.As(err, &op) && op.Err != nil {
-		return op.Err
-	}
-	return err
 }
 
 // Addr is the chat listener's address (useful with port 0).

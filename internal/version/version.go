@@ -40,3 +40,7 @@ func String() string {
 	}
 	return "dev-" + rev
 }
+
+// Line is what `PROGRAM version` and `PROGRAM --version` print, the same
+// for chatd, chatctl and chat: the program's name and String.
+func Line(program string) string { return program + " " + String() }

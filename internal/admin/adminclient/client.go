@@ -10,12 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net"
 	"net/http"
 	"net/url"
 	"time"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 // DefaultTimeout bounds one request, including a kick's wait for the
@@ -109,13 +111,33 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 	if err != nil {
 		return c.transportError(err)
 	}
+	// Every answer of chatd's admin API, errors included, is JSON: an
+	// answer that is not comes from some other program on the socket.
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		what := fmt.Sprintf("it answered %s", resp.Status)
+		if ct := resp.Header.Get("Content-Type"); ct != "" {
+			what += " with " + ct
+		}
+		return &NotAdminAPIError{Socket: c.socket, What: cliutil.Printable(what)}
+	}
 	if resp.StatusCode/100 != 2 {
 		return apiError(resp.StatusCode, body)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("chatd at %s sent an answer chatctl cannot read (%v); are chatd and chatctl the same version?", c.socket, err)
+		return fmt.Errorf("chatd at %s sent an answer chatctl cannot read; are chatd and chatctl the same version?", c.socket)
 	}
 	return nil
+}
+
+// NotAdminAPIError says that the program on the socket is not chatd's
+// admin API.
+type NotAdminAPIError struct {
+	Socket string
+	What   string // what it did instead: "it did not answer in HTTP"
+}
+
+func (e *NotAdminAPIError) Error() string {
+	return fmt.Sprintf("the program at %s does not speak chatd's admin API (%s); is --socket right?", e.Socket, e.What)
 }
 
 // APIError is an error answer from chatd.
@@ -143,6 +165,8 @@ func apiError(status int, body []byte) error {
 	if json.Unmarshal(body, &e) != nil || e.Error == "" {
 		e.Error = fmt.Sprintf("chatd answered %d %s", status, http.StatusText(status))
 	}
+	// The message goes to the operator's terminal as it is.
+	e.Error = cliutil.Printable(e.Error)
 	if status == http.StatusForbidden {
 		return &PermissionError{Message: e.Error}
 	}

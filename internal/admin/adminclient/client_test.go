@@ -140,20 +140,31 @@ func TestForbiddenIsAPermissionErrorWithTheDaemonsWords(t *testing.T) {
 
 func TestUnreadableAnswersAreOneLine(t *testing.T) {
 	sock := serve(t, func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/v1/status" {
+		switch r.URL.Path {
+		case "/v1/status":
 			w.Write([]byte("<html>not chatd</html>"))
-			return
+		case "/v1/reload":
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusBadGateway)
+			w.Write([]byte(`{"no":"error key"}`))
+		default:
+			http.Error(w, "upstream on fire\nreally", http.StatusBadGateway)
 		}
-		http.Error(w, "upstream on fire\nreally", 502)
 	})
 	c := adminclient.New(sock)
+	var na *adminclient.NotAdminAPIError
 	_, err := c.Status(context.Background())
-	if err == nil || !strings.Contains(err.Error(), "sent an answer chatctl cannot read") {
+	if !errors.As(err, &na) || err.Error() != "the program at "+sock+
+		" does not speak chatd's admin API (it answered 200 OK with text/html; charset=utf-8); is --socket right?" {
 		t.Fatalf("status: %v", err)
 	}
 	_, err = c.Clients(context.Background())
-	if err == nil || err.Error() != "chatd answered 502 Bad Gateway" {
+	if !errors.As(err, &na) || !strings.Contains(err.Error(), "(it answered 502 Bad Gateway with text/plain; charset=utf-8)") {
 		t.Fatalf("clients: %v", err)
+	}
+	_, err = c.Reload(context.Background())
+	if err == nil || err.Error() != "chatd answered 502 Bad Gateway" {
+		t.Fatalf("reload: %v", err)
 	}
 }
 

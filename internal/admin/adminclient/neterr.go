@@ -4,12 +4,16 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"io"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
+
+	"github.com/chatd/chatd/internal/neterr"
 )
 
 // transportError turns a failure to talk to the socket into one line that
@@ -18,27 +22,57 @@ func (c *Client) transportError(err error) error {
 	switch {
 	case errors.Is(err, syscall.ENOENT):
 		return fmt.Errorf("cannot reach chatd at %s: no such file (is chatd running?)", c.socket)
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOTSOCK):
+		// Connecting to a path that is not a socket is refused too: say
+		// what is there instead of blaming a chatd that is not running.
+		if what := c.notSocket(); what != "" {
+			return fmt.Errorf("cannot reach chatd: %s is not a socket (it is %s)", c.socket, what)
+		}
+		if errors.Is(err, syscall.ENOTSOCK) {
+			return fmt.Errorf("cannot reach chatd: %s is not a socket", c.socket)
+		}
 		return fmt.Errorf("cannot reach chatd at %s: connection refused (chatd is not running; the socket is left over)", c.socket)
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
 		return &PermissionError{Message: "permission denied: run as root or as a member of group " + c.socketGroup()}
-	case errors.Is(err, syscall.ENOTSOCK):
-		return fmt.Errorf("cannot reach chatd at %s: not a socket", c.socket)
-	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
+	case errors.Is(err, syscall.EAGAIN):
+		// A Unix socket whose queue of connections not yet accepted is
+		// full refuses more at once with EAGAIN. (Go counts EAGAIN as a
+		// timeout, hence before the timeout case.)
+		return fmt.Errorf("chatd at %s is busy: too many connections are waiting on its admin socket; try again", c.socket)
+	case errors.Is(err, context.DeadlineExceeded), neterr.IsTimeout(err):
 		return fmt.Errorf("chatd at %s did not answer in time", c.socket)
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("cancelled")
+	case strings.Contains(err.Error(), "malformed HTTP"):
+		// net/http has no type for this: the peer answered, but not in HTTP.
+		return &NotAdminAPIError{Socket: c.socket, What: "it did not answer in HTTP"}
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
+		return fmt.Errorf("cannot reach chatd at %s: the connection was closed without an answer (is it chatd's admin socket?)", c.socket)
 	}
-	var se *os.SyscallError
-	if errors.As(err, &se) {
-		return fmt.Errorf("cannot reach chatd at %s: %v", c.socket, se.Err)
-	}
-	return fmt.Errorf("cannot reach chatd at %s: %v", c.socket, err)
+	return fmt.Errorf("cannot reach chatd at %s: %v", c.socket, neterr.Cause(err))
 }
 
-func isTimeout(err error) bool {
-	var ne net.Error
-	return errors.As(err, &ne) && ne.Timeout()
+// notSocket says what is at the socket's path when it is there and not a
+// socket ("a directory", "a regular file"), else "".
+func (c *Client) notSocket() string {
+	fi, err := os.Stat(c.socket)
+	if err != nil {
+		return ""
+	}
+	switch m := fi.Mode(); {
+	case m&fs.ModeSocket != 0:
+		return ""
+	case m.IsDir():
+		return "a directory"
+	case m.IsRegular():
+		return "a regular file"
+	case m&fs.ModeNamedPipe != 0:
+		return "a named pipe"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a socket"
 }
 
 // socketGroup names the group whose members may use the socket: the
