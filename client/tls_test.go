@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"net"
 	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/chatd/chatd/internal/chatclient/chatdtest"
 	"github.com/chatd/chatd/internal/tlslisten"
@@ -108,6 +110,39 @@ func TestTLSFlags(t *testing.T) {
 			}
 			if n := strings.Count(errb.String(), "\n"); n > 2 {
 				t.Errorf("stderr has %d lines: %q", n, errb.String())
+			}
+		})
+	}
+}
+
+// The built chat binary over TLS: verifies by default (exit 1 with one
+// line), and with --ca chats and exits 0 at the end of its input.
+func TestE2ETLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "server CA")
+	caFile := tlstest.WriteFile(t, filepath.Join(t.TempDir(), "ca.pem"), ca.PEM)
+	addr := tlsServer(t, ca, nil)
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantOut    string
+		wantStderr string
+	}{
+		{"with --ca", []string{"--tls", "--ca", caFile, "--addr", addr}, 0, "HELLO\nWORLD\n", ""},
+		{"unknown CA", []string{"--tls", "--addr", addr}, 1, "",
+			"chat: TLS with " + addr + " failed: the server's certificate is not signed by a CA this machine trusts (give the server's CA with --ca FILE)\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := chatCmd(t, ctx, tc.args)
+			cmd.Stdin = strings.NewReader("hello\nworld\n")
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			code := exitCode(t, cmd.Run())
+			if code != tc.wantCode || out.String() != tc.wantOut || errb.String() != tc.wantStderr {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out.String(), errb.String(), tc.wantCode, tc.wantOut, tc.wantStderr)
 			}
 		})
 	}
