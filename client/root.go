@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/chatclient"
 	"github.com/chatd/chatd/internal/clidocs"
 	"github.com/chatd/chatd/internal/cliutil"
+	"github.com/chatd/chatd/internal/tlsclient"
 )
 
 const long = `chat connects to a chatd server and runs both directions at once: whatever
@@ -39,6 +40,11 @@ server closed the connection).
 The server address is --addr if given, else $CHAT_ADDR if set, else
 127.0.0.1:5605.
 
+With --tls chat speaks TLS and verifies the server's certificate against
+the system's CAs (or --ca FILE) under the host name in the address (or
+--server-name NAME); there is no way to skip the check. --cert and --key
+send a client certificate when the server asks for one.
+
 Exit status:
   0    you sent CLOSE SOCKET, or your input ended and the server closed
   1    could not connect, or the connection was reset or broke
@@ -53,6 +59,9 @@ const examples = `  # Chat with the local chatd
   # Another server, by flag or environment
   chat --addr chat.example.org:5605
   CHAT_ADDR='[::1]:5605' chat
+
+  # Over TLS, verifying the server against your own CA
+  chat --tls --addr chat.example.org:5606 --ca ca.pem
 
   # Script it: prints HELLO and WORLD, exits 0
   printf 'hello\nworld\n' | chat
@@ -73,6 +82,8 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 		addr         string
 		timeout      time.Duration
 		drainTimeout time.Duration
+		useTLS       bool
+		tlsOpts      tlsclient.Options
 	)
 	cmd := &cobra.Command{
 		Use:     "chat",
@@ -97,6 +108,19 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 				Stdin:        stdin,
 				Stdout:       stdout,
 				Stderr:       stderr,
+			}
+			if !useTLS {
+				for _, name := range []string{"ca", "cert", "key", "server-name"} {
+					if cmd.Flags().Changed(name) {
+						return cliutil.Usagef("--%s needs --tls", name)
+					}
+				}
+			} else if chatclient.ValidateAddr(a) == nil {
+				cfg, err := tlsclient.Config(tlsOpts, a)
+				if err != nil {
+					return cliutil.Usage(err)
+				}
+				opts.TLS = cfg
 			}
 			if in, ok := terminal(stdin, stdout); ok {
 				tty, stop := chatclient.OSTerminal(int(in.Fd()))
@@ -128,6 +152,11 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 	f.DurationVar(&timeout, "timeout", chatclient.DefaultTimeout, "give up connecting after this long (0: no limit)")
 	f.DurationVar(&drainTimeout, "drain-timeout", chatclient.DefaultDrainTimeout,
 		"once input has ended, give up if the server stays silent this long without closing (0: wait for ever)")
+	f.BoolVar(&useTLS, "tls", false, "connect with TLS, verifying the server's certificate")
+	f.StringVar(&tlsOpts.CAFile, "ca", "", "with --tls: verify the server against the CA certificates in this PEM file instead of the system's")
+	f.StringVar(&tlsOpts.CertFile, "cert", "", "with --tls: send this PEM client certificate (with --key)")
+	f.StringVar(&tlsOpts.KeyFile, "key", "", "with --tls: the client certificate's PEM private key")
+	f.StringVar(&tlsOpts.ServerName, "server-name", "", "with --tls: the name to verify the certificate against (default: the host in the address)")
 	return cmd
 }
 

@@ -3,6 +3,8 @@ package chatclient
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -75,6 +77,10 @@ type Options struct {
 	// to Stdout through the same filter as interactive mode (control
 	// characters shown, not obeyed): for a Stdout that is a terminal.
 	EscapeControls bool
+	// TLS, if not nil, runs the session over TLS with this configuration
+	// (chat --tls); nil is plain TCP.
+	TLS *tls.Config
+
 	// Prompt is shown in interactive mode; empty means DefaultPrompt.
 	Prompt string
 }
@@ -123,7 +129,15 @@ func Run(ctx context.Context, opts Options) int {
 	return s.runPiped(ctx)
 }
 
-func dial(ctx context.Context, opts Options) (*net.TCPConn, int) {
+// chatConn is the session's connection: a *net.TCPConn, or a *tls.Conn over
+// one. Both can end their sending side alone (CloseWrite; over TLS a
+// close_notify, which the server reads as the end of input).
+type chatConn interface {
+	net.Conn
+	CloseWrite() error
+}
+
+func dial(ctx context.Context, opts Options) (chatConn, int) {
 	dctx := ctx
 	if opts.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -145,13 +159,41 @@ func dial(ctx context.Context, opts Options) (*net.TCPConn, int) {
 		fmt.Fprintf(opts.Stderr, "chat: cannot connect to %s: not a TCP connection\n", opts.Addr)
 		return nil, ExitError
 	}
-	return tc, 0
+	if opts.TLS == nil {
+		return tc, 0
+	}
+	tlsConn := tls.Client(tc, opts.TLS)
+	if err := tlsConn.HandshakeContext(dctx); err != nil {
+		tc.Close()
+		if ctx.Err() != nil {
+			return nil, ExitInterrupted
+		}
+		fmt.Fprintf(opts.Stderr, "chat: TLS with %s failed: %s\n", opts.Addr, tlsErrorText(err, opts.Timeout))
+		return nil, ExitError
+	}
+	return tlsConn, 0
+}
+
+// tlsErrorText says why a handshake failed in one line, with the flag
+// that usually fixes it.
+func tlsErrorText(err error, timeout time.Duration) string {
+	var unknownCA x509.UnknownAuthorityError
+	var hostErr x509.HostnameError
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("no answer within %s", timeout)
+	case errors.As(err, &unknownCA):
+		return "the server's certificate is not signed by a CA this machine trusts (give the server's CA with --ca FILE)"
+	case errors.As(err, &hostErr):
+		return hostErr.Error() + " (connect by a name the certificate has, or give --server-name NAME)"
+	}
+	return err.Error()
 }
 
 // session is one connection's state shared by the two directions.
 type session struct {
 	opts Options
-	conn *net.TCPConn
+	conn chatConn
 
 	mu          sync.Mutex
 	notices     noticeTracker // fed by the reading side

@@ -1,0 +1,149 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/chatclient/chatdtest"
+	"github.com/chatd/chatd/internal/tlslisten"
+	"github.com/chatd/chatd/internal/tlslisten/tlstest"
+)
+
+// tlsServer serves TLS, asking for a client certificate from clientCA if
+// given, and answers in ASCII capitals until the client ends its input.
+func tlsServer(t *testing.T, ca, clientCA *tlstest.CA) string {
+	t.Helper()
+	dir := t.TempDir()
+	f := ca.IssueFiles(t, dir, "server", 1, false)
+	files := tlslisten.Files{CertFile: f.Cert, KeyFile: f.Key}
+	if clientCA != nil {
+		files.ClientCA = tlstest.WriteFile(t, filepath.Join(dir, "client-ca.pem"), clientCA.PEM)
+	}
+	s, err := tlslisten.NewServer(files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inner, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln := tlslisten.Listen(inner, s, tlslisten.Options{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				defer c.Close()
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if n > 0 {
+						c.Write(bytes.ToUpper(buf[:n]))
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	t.Cleanup(func() { ln.Close(); wg.Wait() })
+	return inner.Addr().String()
+}
+
+// chat --tls and its flags, in-process.
+func TestTLSFlags(t *testing.T) {
+	dir := t.TempDir()
+	ca, clientCA := tlstest.NewCA(t, "server CA"), tlstest.NewCA(t, "client CA")
+	caFile := tlstest.WriteFile(t, filepath.Join(dir, "ca.pem"), ca.PEM)
+	client := clientCA.IssueFiles(t, dir, "client", 2, true)
+	addr := tlsServer(t, ca, nil)
+	mtls := tlsServer(t, ca, clientCA)
+	_, port, _ := net.SplitHostPort(addr)
+	tests := []struct {
+		name       string
+		args       []string
+		input      string
+		wantCode   int
+		wantOut    string
+		wantStderr string // prefix
+	}{
+		{name: "with --ca", args: []string{"--tls", "--ca", caFile, "--addr", addr}, input: "hi\n", wantOut: "HI\n"},
+		{name: "by name", args: []string{"--tls", "--ca", caFile, "--addr", "localhost:" + port}, input: "name\n", wantOut: "NAME\n"},
+		{name: "verifies by default", args: []string{"--tls", "--addr", addr}, input: "x\n", wantCode: 1,
+			wantStderr: "chat: TLS with " + addr + " failed: the server's certificate is not signed by a CA this machine trusts (give the server's CA with --ca FILE)\n"},
+		{name: "wrong --server-name", args: []string{"--tls", "--ca", caFile, "--server-name", "chat.example.org", "--addr", addr}, input: "x\n", wantCode: 1,
+			wantStderr: "chat: TLS with " + addr + " failed: x509: certificate is valid for localhost, not chat.example.org"},
+		{name: "client certificate", args: []string{"--tls", "--ca", caFile, "--cert", client.Cert, "--key", client.Key, "--addr", mtls}, input: "mtls\n", wantOut: "MTLS\n"},
+		{name: "--ca without --tls", args: []string{"--ca", caFile, "--addr", addr}, wantCode: 2,
+			wantStderr: "chat: --ca needs --tls\n"},
+		{name: "--cert without --key", args: []string{"--tls", "--cert", client.Cert, "--addr", addr}, wantCode: 2,
+			wantStderr: "chat: --cert and --key go together\n"},
+		{name: "missing --ca file", args: []string{"--tls", "--ca", filepath.Join(dir, "nope.pem"), "--addr", addr}, wantCode: 2,
+			wantStderr: "chat: --ca: open " + filepath.Join(dir, "nope.pem")},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb chatdtest.Buffer
+			code := run(tc.args, strings.NewReader(tc.input), &out, &errb, env(nil))
+			if code != tc.wantCode {
+				t.Errorf("exit code %d, want %d (stderr %q)", code, tc.wantCode, errb.String())
+			}
+			if got := out.String(); !strings.HasPrefix(got, tc.wantOut) || (tc.wantOut == "") != (got == "") {
+				t.Errorf("stdout %q, want %q", got, tc.wantOut)
+			}
+			if got := errb.String(); !strings.HasPrefix(got, tc.wantStderr) || (tc.wantStderr == "") != (got == "") {
+				t.Errorf("stderr %q, want it to start with %q", got, tc.wantStderr)
+			}
+			if n := strings.Count(errb.String(), "\n"); n > 2 {
+				t.Errorf("stderr has %d lines: %q", n, errb.String())
+			}
+		})
+	}
+}
+
+// The built chat binary over TLS: verifies by default (exit 1 with one
+// line), and with --ca chats and exits 0 at the end of its input.
+func TestE2ETLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "server CA")
+	caFile := tlstest.WriteFile(t, filepath.Join(t.TempDir(), "ca.pem"), ca.PEM)
+	addr := tlsServer(t, ca, nil)
+	tests := []struct {
+		name       string
+		args       []string
+		wantCode   int
+		wantOut    string
+		wantStderr string
+	}{
+		{"with --ca", []string{"--tls", "--ca", caFile, "--addr", addr}, 0, "HELLO\nWORLD\n", ""},
+		{"unknown CA", []string{"--tls", "--addr", addr}, 1, "",
+			"chat: TLS with " + addr + " failed: the server's certificate is not signed by a CA this machine trusts (give the server's CA with --ca FILE)\n"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			cmd := chatCmd(t, ctx, tc.args)
+			cmd.Stdin = strings.NewReader("hello\nworld\n")
+			var out, errb bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errb
+			code := exitCode(t, cmd.Run())
+			if code != tc.wantCode || out.String() != tc.wantOut || errb.String() != tc.wantStderr {
+				t.Fatalf("exit %d, stdout %q, stderr %q; want %d, %q, %q", code, out.String(), errb.String(), tc.wantCode, tc.wantOut, tc.wantStderr)
+			}
+		})
+	}
+}
