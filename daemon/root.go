@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/chatd/chatd/internal/signals"
 	"github.com/chatd/chatd/internal/version"
 )
 
@@ -23,6 +24,11 @@ and talk to it with the chat client, nc or telnet.`,
 		Version:       version.String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if cmd.Annotations[handlesSignals] == "" {
+				signals.Release()
+			}
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}

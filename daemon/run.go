@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -10,6 +12,11 @@ import (
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/service"
 )
+
+// handlesSignals marks the command that keeps what package signals
+// catches from the process's first instant; every other command releases
+// the signals to their default behaviour.
+const handlesSignals = "handles-signals"
 
 func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -28,19 +35,31 @@ The installed service (chatd service install) runs this same command.`,
 			if err != nil {
 				return err
 			}
-			log, err := logging.New(os.Stderr, cfg.Log.Format, cfg.Log.Level)
+			// Log lines are queued, never waited for: a stalled or broken
+			// stderr must not hold up clients, the admin API or a stop.
+			log, err := logging.Open(os.Stderr, logging.Options{
+				Format:     cfg.Log.Format,
+				Level:      cfg.Log.Level,
+				QueueLines: logging.DefaultQueueLines,
+			})
 			if err != nil {
 				return withStatus(2, err)
 			}
 			d := daemon.New(cfg, log)
 			d.SetConfigSource(func() (*config.Config, error) { return config.Load(cmd.Flags()) })
-			return service.Run(service.Program{
+			err = service.Run(service.Program{
 				Start:  d.Start,
-				Stop:   d.Stop,
+				Stop:   d.Stop,                // writes out the log within the grace
 				Reload: func() { d.Reload() }, // Reload logs its own outcome
 				Log:    log.Logger,
 			})
+			// After a failed start, what was logged before the error line.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			log.Close(ctx)
+			return err
 		},
+		Annotations: map[string]string{handlesSignals: "yes"},
 	}
 	config.AddFlags(cmd.Flags())
 	return cmd

@@ -63,6 +63,7 @@ func (d *Daemon) adminCounters() admin.Counters {
 		ClosedBytesIn:  in,
 		ClosedBytesOut: out,
 		Disconnects:    make(map[string]uint64, len(server.Reasons)),
+		LogDropped:     d.log.Dropped(),
 	}
 	for _, r := range server.Reasons {
 		c.Disconnects[string(r)] = st.Disconnects(r)
