@@ -11,6 +11,7 @@ import (
 	"github.com/chatd/chatd/internal/daemon"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/service"
+	"github.com/chatd/chatd/internal/signals"
 )
 
 // handlesSignals marks the command that keeps what package signals
@@ -28,7 +29,8 @@ SIGHUP reloads the configuration from the same file, environment and flags:
 log.level, max_clients, the timeouts, the greeting and the notices change
 at once without touching connected clients; listen, admin.* and state_dir
 need a restart; an invalid file is rejected and the running config stays.
-The installed service (chatd service install) runs this same command.`,
+A signal that arrives while chatd is still starting is acted on once it
+serves. The installed service (chatd service install) runs this same command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags())
@@ -52,6 +54,9 @@ The installed service (chatd service install) runs this same command.`,
 				Stop:   d.Stop,                // writes out the log within the grace
 				Reload: func() { d.Reload() }, // Reload logs its own outcome
 				Log:    log.Logger,
+				// Signals from the first instant, so that one sent
+				// before chatd was ready is acted on once it is.
+				Signals: signals.Caught(),
 			})
 			// After a failed start, what was logged before the error line.
 			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
