@@ -43,6 +43,7 @@ serves. The installed service (chatd service install) runs this same command.`,
 				Format:     cfg.Log.Format,
 				Level:      cfg.Log.Level,
 				QueueLines: logging.DefaultQueueLines,
+				OmitTime:   logging.ToJournal(os.Stderr),
 			})
 			if err != nil {
 				return withStatus(2, err)

@@ -5,6 +5,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -228,5 +230,35 @@ func TestOptions(t *testing.T) {
 	}
 	if _, err := Open(&lockedBuffer{}, Options{Level: "loud"}); err == nil {
 		t.Error("level loud accepted")
+	}
+}
+
+func TestToJournal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "stderr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var st syscall.Stat_t
+	if err := syscall.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	self := fmt.Sprintf("%d:%d", uint64(st.Dev), uint64(st.Ino))
+	for _, tc := range []struct {
+		name, env string
+		want      bool
+	}{
+		{"unset", "", false},
+		{"this stream", self, true},
+		{"another inode", fmt.Sprintf("%d:%d", uint64(st.Dev), uint64(st.Ino)+1), false},
+		{"another device", fmt.Sprintf("%d:%d", uint64(st.Dev)+1, uint64(st.Ino)), false},
+		{"malformed", "journal", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv("JOURNAL_STREAM", tc.env)
+			if got := ToJournal(f); got != tc.want {
+				t.Fatalf("ToJournal with JOURNAL_STREAM=%q (stream is %s) = %v", tc.env, self, got)
+			}
+		})
 	}
 }
