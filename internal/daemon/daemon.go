@@ -33,6 +33,9 @@ type Daemon struct {
 	ln      net.Listener
 	served  chan error
 	admin   *admin.Server
+	// adminDirs are the directories chatd made for the admin socket, to
+	// remove at exit when empty.
+	adminDirs []string
 
 	reload reloadState
 }
