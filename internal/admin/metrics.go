@@ -44,6 +44,8 @@ var (
 		"The configured limit on concurrent chat clients.", nil, nil)
 	descStartTime = prometheus.NewDesc("chatd_start_time_seconds",
 		"When chatd started, in seconds since the Unix epoch.", nil, nil)
+	descLogDropped = prometheus.NewDesc("chatd_log_lines_dropped_total",
+		"Log lines lost because the log output (stderr) was too slow or failed.", nil, nil)
 	descBuildInfo = prometheus.NewDesc("chatd_build_info",
 		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
 )
@@ -55,7 +57,7 @@ type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected,
-		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descBuildInfo} {
+		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descBuildInfo} {
 		ch <- d
 	}
 }
@@ -82,6 +84,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descSent, out)
 	gauge(descMaxClients, float64(info.MaxClients))
 	gauge(descStartTime, float64(info.StartedAt.UnixNano())/1e9)
+	counter(descLogDropped, counters.LogDropped)
 	gauge(descBuildInfo, 1, info.Version)
 }
 

@@ -49,6 +49,7 @@ type Counters struct {
 	ClosedBytesIn  uint64 // bytes of connections that have ended
 	ClosedBytesOut uint64
 	Disconnects    map[string]uint64 // by reason, every reason present
+	LogDropped     uint64            // log lines lost to a slow or broken log output
 }
 
 // Info describes the running daemon for the status endpoint and metrics.

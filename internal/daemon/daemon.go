@@ -33,6 +33,9 @@ type Daemon struct {
 	ln      net.Listener
 	served  chan error
 	admin   *admin.Server
+	// adminDirs are the directories chatd made for the admin socket, to
+	// remove at exit when empty.
+	adminDirs []string
 
 	reload reloadState
 }
@@ -149,5 +152,26 @@ func (d *Daemon) Stop() error {
 		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())
 	}
 	d.log.Info("chatd stopped")
+	d.flushLog(ctx)
 	return nil
+}
+
+// Bounds on writing out the log at the end of Stop: what the remaining
+// grace allows, but never more than maxLogFlush (a stuck stderr must not
+// turn a quick stop into a slow one) and at least minLogFlush (a drain
+// that used all its grace still gets its last lines out to a working log).
+const (
+	maxLogFlush = time.Second
+	minLogFlush = 100 * time.Millisecond
+)
+
+// flushLog writes out the queued log lines within the bounds above.
+func (d *Daemon) flushLog(grace context.Context) {
+	bound := maxLogFlush
+	if deadline, ok := grace.Deadline(); ok {
+		bound = min(bound, max(minLogFlush, time.Until(deadline)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	d.log.Close(ctx)
 }
