@@ -16,7 +16,7 @@ import (
 	"github.com/chatd/chatd/internal/testbin"
 )
 
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m, "chatd")) }
 
 func TestChatdListening(t *testing.T) {
 	for _, tt := range []struct {
