@@ -722,6 +722,7 @@ func chunked10MiB() io.Reader {
 }
 
 func TestAdminSurvivesMalformedHTTPAndHugeBodies(t *testing.T) {
+	skipIfShort(t, "10 MiB bodies and many malformed requests")
 	d := testbin.StartChatd(t, testbin.Options{})
 	w := watchChat(t, d, 10)
 	id := strconv.FormatUint(w.ids[0], 10)
@@ -870,6 +871,7 @@ func closedByPeer(conns []net.Conn) int {
 // silent, half idle after a request, tie up neither the admin API nor
 // chat, and cost chatd a bounded number of descriptors.
 func TestAdminSurvivesAThousandIdleConnections(t *testing.T) {
+	skipIfShort(t, "1,000 idle admin connections")
 	d := testbin.StartChatd(t, testbin.Options{})
 	w := watchChat(t, d, 10)
 	baseFDs := openFDs(t, d.Pid())
@@ -936,6 +938,7 @@ func TestAdminSurvivesAThousandIdleConnections(t *testing.T) {
 // time and never finish, and come back when cut off, tie up neither the
 // admin API nor chat.
 func TestAdminSurvivesSlowHeaderClients(t *testing.T) {
+	skipIfShort(t, "seconds of slow-header clients")
 	d := testbin.StartChatd(t, testbin.Options{})
 	w := watchChat(t, d, 10)
 	baseFDs := openFDs(t, d.Pid())

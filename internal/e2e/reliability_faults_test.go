@@ -82,6 +82,7 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // write_timeout; RSS stays bounded and 100 well-behaved clients keep
 // answering with a sane p99 throughout.
 func TestNeverReadingClientsAreDroppedMemoryBounded(t *testing.T) {
+	skipIfShort(t, "200 never-reading clients for write_timeout")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release", Config: "write_timeout: 2s\n"})
 	before := rssKiB(t, d.Pid())
 	stop := make(chan struct{})
@@ -141,6 +142,7 @@ func TestNeverReadingClientsAreDroppedMemoryBounded(t *testing.T) {
 // Suite 3: a client sends 100 MiB without a newline as fast as it can while
 // reading: answers are exact and memory stays bounded.
 func TestFloodWithoutNewlineMemoryBounded(t *testing.T) {
+	skipIfShort(t, "100 MiB through chatd")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
 	before := rssKiB(t, d.Pid())
 	c := d.Dial()
@@ -286,6 +288,7 @@ func tail(s string, n int) string {
 // connect-then-close cycles: afterwards every connect has its disconnect
 // and the descriptor count is back to the baseline.
 func TestDeadAndRudePeersLeakNothing(t *testing.T) {
+	skipIfShort(t, "5,000 connect-close cycles")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
 	baseFDs := openFDs(t, d.Pid())
 
