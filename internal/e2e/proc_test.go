@@ -37,4 +37,3 @@ func openFDs(t *testing.T, pid int) int {
 	}
 	return len(ents)
 }
-

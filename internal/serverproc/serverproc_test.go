@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -74,24 +73,6 @@ func TestCleanEnv(t *testing.T) {
 	}
 }
 
-// syncBuffer is an io.Writer safe for the process's copier and the test.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func waitCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	t.Cleanup(cancel)
@@ -105,7 +86,7 @@ func TestStartChatdServesAndStops(t *testing.T) {
 	t.Setenv("CHATD_MAX_CLIENTS", "x")
 	for _, format := range []string{"text", "json"} {
 		t.Run(format, func(t *testing.T) {
-			out := &syncBuffer{}
+			out := &testbin.LockedBuffer{}
 			dir := filepath.Join(t.TempDir(), "d")
 			c, err := serverproc.StartChatd(serverproc.ChatdOptions{Binary: testbin.Path(t, "chatd"), Dir: dir,
 				Config: "log:\n  format: " + format + "\n", Output: out})
@@ -142,7 +123,7 @@ func TestStartChatdServesAndStops(t *testing.T) {
 }
 
 func TestStartChatdExitsBeforeListening(t *testing.T) {
-	out := &syncBuffer{}
+	out := &testbin.LockedBuffer{}
 	c, err := serverproc.StartChatd(serverproc.ChatdOptions{Binary: testbin.Path(t, "chatd"),
 		Dir: filepath.Join(t.TempDir(), "d"), Config: "max_clients: -1\n", Output: out})
 	if err != nil {

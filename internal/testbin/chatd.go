@@ -39,7 +39,7 @@ type Options struct {
 type Chatd struct {
 	*serverproc.Chatd
 	t    testing.TB
-	logs *lockedBuffer
+	logs *LockedBuffer
 }
 
 // testLogging is the tests' logging: JSON, so that tests can read the
@@ -63,7 +63,7 @@ func StartChatd(t testing.TB, o Options) *Chatd {
 	if bin == "" {
 		bin = "chatd"
 	}
-	c := &Chatd{t: t, logs: &lockedBuffer{}}
+	c := &Chatd{t: t, logs: &LockedBuffer{}}
 	c.Chatd, err = serverproc.StartChatd(serverproc.ChatdOptions{
 		Binary: Path(t, bin), Dir: dir, Config: serverproc.MergeYAML(testLogging, o.Config),
 		Args: o.Args, Env: o.Env, Wrapper: o.Wrapper, Output: c.logs,
@@ -191,18 +191,20 @@ func ReadAll(r net.Conn, timeout time.Duration) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer that a child process's output copier and
+// the test may use at once.
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
