@@ -60,7 +60,7 @@ type payloadCorpus struct {
 // generating every payload afresh, unit by unit, cost more CPU under -race
 // than chatd's own work (16 MiB took 8 s on a loaded 2-core machine; the
 // 1 GB test needs 1 GiB of them).
-const corpusSize = 2 << 20
+const corpusSize = 1 << 20
 
 var corpus = sync.OnceValue(func() *payloadCorpus {
 	r := rand.New(rand.NewPCG(2026, 12))
