@@ -328,6 +328,8 @@ func TestAdminSocketModeAndGroupAsConfigured(t *testing.T) {
 			if dst := di.Sys().(*syscall.Stat_t); di.Mode().Perm() != 0o750 || dst.Gid != gid {
 				t.Fatalf("socket directory %v gid %d; want 0750 gid %d", di.Mode().Perm(), dst.Gid, gid)
 			}
+			// The line may still be in the log pipe.
+			d.WaitLog("admin API listening", 5*time.Second)
 			recs := d.LogRecords("admin API listening")
 			if len(recs) != 1 || recs[0]["mode"] != c.mode || recs[0]["group"] != c.group {
 				t.Fatalf("listening log records %v", recs)
