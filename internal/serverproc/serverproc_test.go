@@ -15,7 +15,7 @@ import (
 	"github.com/chatd/chatd/internal/testbin"
 )
 
-func TestMain(m *testing.M) { os.Exit(testbin.Main(m, "chatd")) }
+func TestMain(m *testing.M) { os.Exit(testbin.Main(m)) }
 
 func TestChatdListening(t *testing.T) {
 	for _, tt := range []struct {
