@@ -75,9 +75,7 @@ func runClients(t *testing.T, n int, client func(i int, r *rand.Rand) error) {
 // equal the oracle byte for byte. Payloads are generated and checked as a
 // stream, so the test holds only what is in flight, not 2 GiB.
 func TestNoDataLossThousandClientsMiBEach(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long: 1 GiB through chatd")
-	}
+	skipIfShort(t, "1 GiB through chatd")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
 	const clients = 1000
 	const perClient = 1 << 20
@@ -213,6 +211,7 @@ func verifyStream(c *net.TCPConn, exp *expected) (int64, error) {
 // across writes: the answer is exactly the uppercase of what precedes it,
 // and the connection ends with FIN.
 func TestNoDataLossClosePhraseSplitEverywhere(t *testing.T) {
+	skipIfShort(t, "1,000 clients with up to 128 KiB each")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
 	const phrase = "CLOSE SOCKET"
 	runClients(t, 1000, func(i int, r *rand.Rand) error {
