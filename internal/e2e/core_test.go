@@ -81,6 +81,37 @@ func firstDiff(a, b []byte) int {
 	return min(len(a), len(b))
 }
 
+// Every read is answered at once, a possible start of the close phrase
+// included: a request/response client that waits for as many bytes as it
+// sent gets them all without sending more.
+func TestEveryReadIsAnsweredAtOnce(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{})
+	c := d.Dial()
+	defer c.Close()
+	c.SetNoDelay(true)
+	for _, step := range [][2]string{
+		{"MAGIC", "MAGIC"}, {"C", "C"}, {"abc", "ABC"}, {"CLOSE SOCKE", "CLOSE SOCKE"},
+		{"straße", "STRASSE"}, {"\xe2\x82", ""}, {"\xac", "€"},
+	} {
+		c.Write([]byte(step[0]))
+		if step[1] == "" {
+			continue // a cut character waits for its last byte
+		}
+		if got, err := testbin.ReadFull(c, len(step[1]), 5*time.Second); err != nil || string(got) != step[1] {
+			t.Fatalf("sent %q: got %q, %v; want %q at once", step[0], got, err, step[1])
+		}
+	}
+	// The phrase, split, still closes the connection.
+	c.Write([]byte("CLOSE SO"))
+	if got, err := testbin.ReadFull(c, 8, 5*time.Second); err != nil || string(got) != "CLOSE SO" {
+		t.Fatalf("first part of the phrase: got %q, %v", got, err)
+	}
+	c.Write([]byte("CKET and after"))
+	if rest, err := testbin.ReadAll(c, 5*time.Second); err != nil || len(rest) != 0 {
+		t.Fatalf("after the rest of the phrase: %q, %v (want a clean EOF)", rest, err)
+	}
+}
+
 // The assignment's scenario: client 1 chats and leaves with CLOSE SOCKET;
 // the server stays up and the next client is client 2.
 func TestAssignmentScenario(t *testing.T) {

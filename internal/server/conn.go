@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -13,10 +12,10 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+	"unicode/utf8"
 
-	"github.com/chatd/chatd/internal/phrase"
+	"github.com/chatd/chatd/internal/protocol"
 	"github.com/chatd/chatd/internal/registry"
-	"github.com/chatd/chatd/internal/upcase"
 )
 
 const (
@@ -62,15 +61,14 @@ type conn struct {
 	nc     net.Conn
 	client registry.Client
 	stop   atomic.Pointer[stopRequest]
-	scan   *phrase.Scanner // from the first chunk that could hold the phrase
 	io     rawIO
-	extra  *connExtra // nil until needed
+	proto  protocol.Stream // close-phrase progress and held bytes, inline
+	extra  *connExtra      // nil until needed
 }
 
 // connExtra is the state only some connections need.
 type connExtra struct {
-	up       *upcase.Stream // from the first byte that is not ASCII
-	greeting []byte         // sent first, then dropped
+	greeting []byte // sent first, then dropped
 	// When the idle_timeout read deadline was last moved, and for which
 	// timeout; see armIdleDeadline.
 	idleAt  time.Time
@@ -187,13 +185,12 @@ func (c *conn) loop() (reason Reason, err error) {
 			if onRead != nil {
 				onRead(data)
 			}
-			earlier, now, found := c.feed(data)
-			werr := c.answer(earlier, now, found)
+			closed, werr := c.answer(data)
 			c.io.release()
 			if werr != nil {
 				return c.writeFailure(werr)
 			}
-			if found {
+			if closed {
 				return ReasonClosePhrase, nil
 			}
 			continue
@@ -201,11 +198,7 @@ func (c *conn) loop() (reason Reason, err error) {
 		c.io.release()
 		switch {
 		case rerr == io.EOF:
-			var rest []byte
-			if c.scan != nil {
-				rest = c.scan.Flush()
-			}
-			if werr := c.answer(rest, nil, true); werr != nil {
+			if werr := c.flushHeld(); werr != nil {
 				return c.writeFailure(werr)
 			}
 			return ReasonEOF, nil
@@ -216,20 +209,6 @@ func (c *conn) loop() (reason Reason, err error) {
 		}
 		return c.readFailure(rerr)
 	}
-}
-
-// feed passes a chunk through the close-phrase scanner (see
-// phrase.Scanner.Feed). Until a chunk contains the phrase's first byte
-// there is nothing the scanner could hold back or find, so it is only
-// created then: most clients never need one.
-func (c *conn) feed(data []byte) (earlier, now []byte, found bool) {
-	if c.scan == nil {
-		if bytes.IndexByte(data, phrase.Close[0]) < 0 {
-			return nil, data, false
-		}
-		c.scan = phrase.New(phrase.Close)
-	}
-	return c.scan.Feed(data)
 }
 
 // panicked logs a panic that ended the connection's loop.
@@ -291,36 +270,11 @@ func (c *conn) keepStopReadDeadline() {
 	}
 }
 
-// answer writes the uppercase form of earlier followed by now. final means
-// the stream ends here: a cut UTF-8 character is passed through as is.
-func (c *conn) answer(earlier, now []byte, final bool) error {
-	// done is how much of now is already answered in place.
-	done := 0
-	if len(earlier) == 0 && (c.extra == nil || c.extra.up == nil || c.extra.up.Pending() == 0) {
-		// The common case, ASCII: uppercase in place and send, one pass
-		// over the data and no copy.
-		done = upcase.UpperASCIIPrefixInPlace(now)
-		if done == len(now) {
-			if done == 0 {
-				return nil
-			}
-			return c.write(now)
-		}
-	}
-	x := c.more()
-	if x.up == nil {
-		x.up = upcase.New()
-	}
+// answer writes the answer to data (see protocol.Stream.Reply); closed
+// means data completed the close phrase.
+func (c *conn) answer(data []byte) (closed bool, err error) {
 	op := outBufs.Get().(*[]byte)
-	out := x.up.Append((*op)[:0], earlier)
-	// now[:done] is ASCII already in capitals, and nothing is pending:
-	// what the Stream would have made of it.
-	out = append(out, now[:done]...)
-	out = x.up.Append(out, now[done:])
-	if final {
-		out = x.up.Flush(out)
-	}
-	var err error
+	out, closed := c.proto.Reply((*op)[:0], data)
 	if len(out) > 0 {
 		err = c.write(out)
 	}
@@ -328,7 +282,17 @@ func (c *conn) answer(earlier, now []byte, final bool) error {
 		*op = out[:0]
 		outBufs.Put(op)
 	}
-	return err
+	return closed, err
+}
+
+// flushHeld sends the bytes of a cut UTF-8 character that were held for
+// their continuation, unchanged: the stream ends without it.
+func (c *conn) flushHeld() error {
+	if c.proto.Held() == 0 {
+		return nil
+	}
+	var buf [utf8.UTFMax]byte
+	return c.write(c.proto.End(buf[:0]))
 }
 
 // write sends b. A client that does not read must not hold the server up

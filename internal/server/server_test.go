@@ -73,13 +73,17 @@ func TestClosePhraseAnswersWhatPrecedesItAndCloses(t *testing.T) {
 	}{
 		{"whole", []string{"bye CLOSE SOCKET ignored"}, "BYE "},
 		{"alone", []string{"CLOSE SOCKET"}, ""},
-		{"split", []string{"abc CLO", "SE SOC", "KET tail"}, "ABC "},
-		{"near miss first", []string{"CLOSE SOCKE", "T"}, ""},
+		{"split", []string{"abc CLO", "SE SOC", "KET tail"}, "ABC CLOSE SOC"},
+		{"near miss first", []string{"CLOSE SOCKE", "T"}, "CLOSE SOCKE"},
+		{"one byte then the rest", []string{"C", "LOSE SOCKET"}, "C"},
+		{"three reads", []string{"xC", "LOSE SOCKE", "T after"}, "XCLOSE SOCKE"},
+		{"false start in earlier read", []string{"CLOSE SO", "CLOSE SOCKET"}, "CLOSE SO"},
+		{"cut character before the phrase", []string{"\xe2\x82", "CLOSE SOCKET"}, "\xe2\x82"},
 		{"false start", []string{"x CLOSE", " SOCKS CLOSE SOCKET"}, "X CLOSE SOCKS "},
 		{"lower case is not the phrase", []string{"close socket\n", "CLOSE SOCKET"}, "CLOSE SOCKET\n"},
 		{"after newline", []string{"hi\nCLOSE SOCKET\n"}, "HI\n"},
 		{"no capital C before", []string{"abc ", "xyz ", "CLOSE SOCKET"}, "ABC XYZ "},
-		{"phrase start after plain chunks", []string{"abc ", "CLOSE", " SOCKET"}, "ABC "},
+		{"phrase start after plain chunks", []string{"abc ", "CLOSE", " SOCKET"}, "ABC CLOSE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,12 +112,40 @@ func TestClosePhraseAnswersWhatPrecedesItAndCloses(t *testing.T) {
 	}
 }
 
+// Every byte read is answered in the same pass, a possible start of the
+// close phrase included; only the first bytes of a cut UTF-8 character
+// wait for the rest of it.
+func TestEveryReadIsAnsweredAtOnce(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps [][2]string // sent, answer expected before anything more is sent
+	}{
+		{"phrase prefix", [][2]string{{"MAGIC", "MAGIC"}, {"ABC", "ABC"}}},
+		{"lone C", [][2]string{{"C", "C"}, {"LOSE", "LOSE"}, {" SOCKE", " SOCKE"}}},
+		{"whole phrase but one byte", [][2]string{{"CLOSE SOCKE", "CLOSE SOCKE"}, {"t", "T"}}},
+		{"cut character waits", [][2]string{{"ab\xe2\x82", "AB"}, {"\xac", "€"}}},
+		{"invalid byte at once", [][2]string{{"\xff", "\xff"}, {"ß", "SS"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startServer(t, defaultSettings())
+			c := ts.dial(t)
+			for _, st := range tt.steps {
+				mustWrite(t, c, st[0])
+				if got := readN(t, c, len(st[1])); got != st[1] {
+					t.Fatalf("sent %q: got %q, want %q", st[0], got, st[1])
+				}
+			}
+		})
+	}
+}
+
 func TestEOFFinishesAnswering(t *testing.T) {
 	ts := startServer(t, defaultSettings())
 	c := ts.dial(t)
 	mustWrite(t, c, "last words CLOSE")
 	c.CloseWrite()
-	// The held "CLOSE" was not the phrase after all: it is answered at EOF.
+	// Nothing is held for the phrase: "CLOSE" is answered at once.
 	if got := readToEOF(t, c); got != "LAST WORDS CLOSE" {
 		t.Fatalf("got %q", got)
 	}
