@@ -132,6 +132,7 @@ var reloadKeys = []reloadKey{
 	{"greeting", true, func(c *config.Config) any { return c.Greeting }},
 	{"notices.kick", true, func(c *config.Config) any { return c.Notices.Kick }},
 	{"notices.shutdown", true, func(c *config.Config) any { return c.Notices.Shutdown }},
+	{"notices.idle", true, func(c *config.Config) any { return c.Notices.Idle }},
 	{"notices.server_full", true, func(c *config.Config) any { return c.Notices.ServerFull }},
 	{"state_dir", false, func(c *config.Config) any { return c.StateDir }},
 	{"admin.socket", false, func(c *config.Config) any { return c.Admin.Socket }},

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -109,6 +110,37 @@ func TestEveryReadIsAnsweredAtOnce(t *testing.T) {
 	c.Write([]byte("CKET and after"))
 	if rest, err := testbin.ReadAll(c, 5*time.Second); err != nil || len(rest) != 0 {
 		t.Fatalf("after the rest of the phrase: %q, %v (want a clean EOF)", rest, err)
+	}
+}
+
+// When chatd ends a connection itself, the held bytes of a cut character
+// go out unchanged and the notice starts on a line of its own, so that
+// `MAGIC` then a kick is `MAGIC\n*** kicked…`, which chat recognises.
+func TestServerNoticesStartOnTheirOwnLine(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Config: "idle_timeout: 1s\n"})
+	kicked, idle := d.Dial(), d.Dial()
+	defer kicked.Close()
+	defer idle.Close()
+	kicked.Write([]byte("MAGIC\xe2\x82"))
+	if got, err := testbin.ReadFull(kicked, 5, 5*time.Second); err != nil || string(got) != "MAGIC" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	idle.Write([]byte("zzz"))
+	if got, err := testbin.ReadFull(idle, 3, 5*time.Second); err != nil || string(got) != "ZZZ" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	ids := adminIDs(t, d.Socket)
+	if len(ids) != 2 {
+		t.Fatalf("clients %v, want 2", ids)
+	}
+	if _, _, err := chatctl(t, d.Socket, "kick", strconv.FormatUint(ids[0], 10), "--reason", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := testbin.ReadAll(kicked, 5*time.Second); err != nil || string(rest) != "\xe2\x82\n*** kicked by operator: test\n" {
+		t.Fatalf("kicked client got %q, %v", rest, err)
+	}
+	if rest, err := testbin.ReadAll(idle, 10*time.Second); err != nil || string(rest) != "\n*** idle too long, disconnected\n" {
+		t.Fatalf("idle client got %q, %v", rest, err)
 	}
 }
 

@@ -63,7 +63,10 @@ type conn struct {
 	stop   atomic.Pointer[stopRequest]
 	io     rawIO
 	proto  protocol.Stream // close-phrase progress and held bytes, inline
-	extra  *connExtra      // nil until needed
+	// midLine: the last byte sent was not a newline, so a notice needs one
+	// first.
+	midLine bool
+	extra   *connExtra // nil until needed
 }
 
 // connExtra is the state only some connections need.
@@ -150,7 +153,7 @@ func (c *conn) end(reason Reason, err error) {
 	}
 	s.log.Info("client disconnected", attrs...)
 	s.reg.Remove(c.client.ID)
-	if reason == ReasonClosePhrase || reason == ReasonKicked || reason == ReasonShutdown {
+	if reason == ReasonClosePhrase || serverEnded(reason) {
 		c.linger()
 	}
 }
@@ -307,7 +310,7 @@ func (c *conn) write(b []byte) error {
 			c.keepStopDeadline()
 		}
 		n, err := c.nc.Write(b)
-		c.client.AddOut(n)
+		c.sent(b[:n])
 		return err
 	}
 	n, err := c.io.write(c.nc, b, false)
@@ -327,8 +330,16 @@ func (c *conn) write(b []byte) error {
 		}
 	}
 	c.io.out = nil
-	c.client.AddOut(n)
+	c.sent(b[:n])
 	return err
+}
+
+// sent counts bytes that went out and remembers how the last one ended.
+func (c *conn) sent(b []byte) {
+	if len(b) > 0 {
+		c.client.AddOut(len(b))
+		c.midLine = b[len(b)-1] != '\n'
+	}
 }
 
 // keepStopDeadline puts back the short write deadline of a stop request
@@ -371,29 +382,30 @@ func (c *conn) writeFailure(err error) (Reason, error) {
 	return ReasonReset, err
 }
 
-// finish sends the notice that goes with the reason, if any, and closes the
-// connection: gracefully (FIN) when the client is still there to read,
-// at once when it is not.
+// finish sends what the client is still owed and closes the connection:
+// gracefully (FIN) when the client is still there to read, at once when it
+// is not. When the server ends the connection itself, the client is owed
+// the held bytes of a cut character (unchanged: no continuation will come)
+// and the notice that goes with the reason, on a line of its own so that a
+// client can tell it from its own answers.
 func (c *conn) finish(reason Reason) {
-	st := c.srv.settings.Load()
-	var notice string
-	switch reason {
-	case ReasonKicked:
-		note := ""
-		if r := c.stop.Load(); r != nil {
-			note = r.note
+	if serverEnded(reason) {
+		var msg []byte
+		msg = c.proto.End(msg)
+		midLine := c.midLine || len(msg) > 0 // held bytes are never a newline
+		if notice := c.notice(reason); notice != "" {
+			if midLine {
+				msg = append(msg, '\n')
+			}
+			msg = append(append(msg, notice...), '\n')
 		}
-		notice = expand(st.KickNotice, c.client.ID, note)
-	case ReasonShutdown:
-		notice = expand(st.ShutdownNote, c.client.ID, "")
+		if len(msg) > 0 {
+			c.nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
+			n, _ := c.nc.Write(msg)
+			c.client.AddOut(n)
+		}
 	}
-	if notice != "" {
-		c.nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
-		n, _ := c.nc.Write([]byte(notice + "\n"))
-		c.client.AddOut(n)
-	}
-	switch reason {
-	case ReasonClosePhrase, ReasonKicked, ReasonShutdown:
+	if reason == ReasonClosePhrase || serverEnded(reason) {
 		// Our FIN goes now; linger (after unregistering) waits for the
 		// client's, so that its unread bytes cannot turn our close into a
 		// reset that would destroy the replies still in flight.
@@ -403,6 +415,31 @@ func (c *conn) finish(reason Reason) {
 		}
 	}
 	c.nc.Close()
+}
+
+// serverEnded reports whether the server ends connections for reason of
+// its own accord while the client is still there to read.
+func serverEnded(reason Reason) bool {
+	return reason == ReasonKicked || reason == ReasonShutdown || reason == ReasonIdleTimeout
+}
+
+// notice is the line that tells the client why the server ends its
+// connection, or "" for none.
+func (c *conn) notice(reason Reason) string {
+	st := c.srv.settings.Load()
+	switch reason {
+	case ReasonKicked:
+		note := ""
+		if r := c.stop.Load(); r != nil {
+			note = r.note
+		}
+		return expand(st.KickNotice, c.client.ID, note)
+	case ReasonShutdown:
+		return expand(st.ShutdownNote, c.client.ID, "")
+	case ReasonIdleTimeout:
+		return expand(st.IdleNotice, c.client.ID, "")
+	}
+	return ""
 }
 
 // linger reads and discards until the client closes its side or a short

@@ -20,6 +20,7 @@ func defaultSettings() Settings {
 		WriteTimeout: 5 * time.Second,
 		KickNotice:   "*** kicked by operator: {reason}",
 		ShutdownNote: "*** server shutting down",
+		IdleNotice:   "*** idle too long, disconnected",
 		FullNotice:   "*** server full, try again later",
 	}
 }

@@ -28,6 +28,7 @@ type Settings struct {
 	Greeting     string // sent on connect; {id} becomes the client's ID
 	KickNotice   string // {id}, {reason}
 	ShutdownNote string // {id}
+	IdleNotice   string // {id}; sent when idle_timeout ends a connection
 	FullNotice   string
 }
 

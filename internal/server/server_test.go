@@ -203,6 +203,64 @@ func TestKickSendsNoticeAndLeavesOthersAlone(t *testing.T) {
 	}
 }
 
+// When the server ends a connection itself, the held bytes of a cut
+// character go out unchanged first, and the notice starts on a line of its
+// own.
+func TestServerEndedConnectionFlushesHeldBytesAndNoticeStartsALine(t *testing.T) {
+	const kick = "*** kicked by operator: test\n"
+	tests := []struct {
+		name      string
+		sent      string // by the client before the end
+		answered  string // read before the end
+		end       string // kick, shutdown or idle
+		wantAfter string
+	}{
+		{"kick after text without newline", "MAGIC", "MAGIC", "kick", "\n" + kick},
+		{"kick after a newline", "hi\n", "HI\n", "kick", kick},
+		{"kick with nothing sent", "", "", "kick", kick},
+		{"kick holding a cut character", "ab\xe2\x82", "AB", "kick", "\xe2\x82\n" + kick},
+		{"kick holding a cut character after a newline", "a\n\xf0\x9f", "A\n", "kick", "\xf0\x9f\n" + kick},
+		{"shutdown after text", "MAGIC", "MAGIC", "shutdown", "\n*** server shutting down\n"},
+		{"shutdown holding a cut character", "\xc3", "", "shutdown", "\xc3\n*** server shutting down\n"},
+		{"idle after text", "MAGIC", "MAGIC", "idle", "\n*** idle too long, disconnected\n"},
+		{"idle holding a cut character", "x\xe2", "X", "idle", "\xe2\n*** idle too long, disconnected\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := defaultSettings()
+			if tt.end == "idle" {
+				st.IdleTimeout = 300 * time.Millisecond
+			}
+			ts := startServer(t, st)
+			c := ts.dial(t)
+			ts.waitClients(t, 1)
+			if tt.sent != "" {
+				mustWrite(t, c, tt.sent)
+				if !poll(5*time.Second, func() bool {
+					s := ts.srv.Registry().Snapshot()
+					return len(s) == 1 && s[0].BytesIn == uint64(len(tt.sent))
+				}) {
+					t.Fatal("server did not read the bytes")
+				}
+			}
+			if got := readN(t, c, len(tt.answered)); got != tt.answered {
+				t.Fatalf("answered %q, want %q", got, tt.answered)
+			}
+			switch tt.end {
+			case "kick":
+				ts.srv.Registry().Kick(ts.srv.Registry().Snapshot()[0].ID, "test")
+			case "shutdown":
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				go ts.srv.Shutdown(ctx)
+			}
+			if got := readToEOF(t, c); got != tt.wantAfter {
+				t.Fatalf("after the %s: got %q, want %q", tt.end, got, tt.wantAfter)
+			}
+		})
+	}
+}
+
 func TestKickReachesClientBlockedInWrite(t *testing.T) {
 	st := defaultSettings()
 	st.WriteTimeout = time.Minute
@@ -272,7 +330,7 @@ func TestIdleTimeout(t *testing.T) {
 	st.IdleTimeout = 200 * time.Millisecond
 	ts := startServer(t, st)
 	c := ts.dial(t)
-	if got := readToEOF(t, c); got != "" {
+	if got := readToEOF(t, c); got != "*** idle too long, disconnected\n" {
 		t.Fatalf("got %q", got)
 	}
 	ts.waitClients(t, 0)
@@ -304,7 +362,7 @@ func TestIdleTimeoutCountsFromLastData(t *testing.T) {
 		// so it fires early and must be extended.
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := readToEOF(t, c); got != "" {
+	if got := readToEOF(t, c); got != "\n*** idle too long, disconnected\n" {
 		t.Fatalf("got %q", got)
 	}
 	if d := time.Since(last); d < 400*time.Millisecond {
