@@ -27,6 +27,9 @@ const (
 	// lingerTimeout bounds how long a closing connection waits for the
 	// client's own FIN after ours.
 	lingerTimeout = 2 * time.Second
+	// minLingering is the fewest closing connections that may wait for
+	// their client's FIN at once (see lingerThenClose).
+	minLingering = 1024
 	// lingerMaxBytes bounds what a closing connection reads and discards.
 	lingerMaxBytes = 1 << 20
 )
@@ -139,7 +142,6 @@ func (c *conn) serve() {
 func (c *conn) end(reason Reason, err error) {
 	s := c.srv
 	defer s.conns.Done()
-	defer s.active.Add(-1)
 	c.finish(reason)
 
 	// Count and log before unregistering: whoever sees the client gone
@@ -153,8 +155,13 @@ func (c *conn) end(reason Reason, err error) {
 	}
 	s.log.Info("client disconnected", attrs...)
 	s.reg.Remove(c.client.ID)
+	// From here on the connection is only closing: it no longer holds a
+	// max_clients place, or a client that sends the close phrase and keeps
+	// its socket open could fill the server with connections nobody sees.
+	// Closing connections are bounded on their own (see lingerThenClose).
+	s.active.Add(-1)
 	if reason == ReasonClosePhrase || serverEnded(reason) {
-		c.linger()
+		s.lingerThenClose(c.nc)
 	}
 }
 
@@ -442,22 +449,35 @@ func (c *conn) notice(reason Reason) string {
 	return ""
 }
 
-// linger reads and discards until the client closes its side or a short
-// timeout passes, then closes the connection.
-func (c *conn) linger() {
-	defer c.nc.Close()
-	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	discardUntilEOF(c.nc)
-}
-
 // closeGracefully half-closes nc, waits briefly for the peer's FIN, and
 // closes it.
-func closeGracefully(nc net.Conn) {
-	defer nc.Close()
+func (s *Server) closeGracefully(nc net.Conn) {
 	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
 		cw.CloseWrite()
 	}
-	nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	s.lingerThenClose(nc)
+}
+
+// lingerThenClose reads and discards until the client closes its side or
+// a short timeout passes, then closes nc; our FIN has gone already. The
+// wait is what keeps the client's unread bytes from turning our close into
+// a reset that would destroy the last answers or the notice in flight.
+//
+// Lingering connections do not count against max_clients; they are bounded
+// on their own, to max_clients or minLingering, whichever is more. Beyond
+// that a connection is closed at once: a flood of clients that close and
+// keep their sockets open can cost itself its last answers, but cannot
+// hold descriptors and goroutines without limit.
+func (s *Server) lingerThenClose(nc net.Conn) {
+	defer nc.Close()
+	limit := max(int64(s.settings.Load().MaxClients), s.minLingering)
+	if s.lingering.Add(1) > limit {
+		s.lingering.Add(-1)
+		s.stats.LingerSkipped.Add(1)
+		return
+	}
+	defer s.lingering.Add(-1)
+	nc.SetReadDeadline(time.Now().Add(s.lingerFor))
 	discardUntilEOF(nc)
 }
 

@@ -39,17 +39,23 @@ type Server struct {
 	settings atomic.Pointer[Settings]
 	stats    Stats
 
-	active   atomic.Int64 // connections holding a client slot
-	closing  atomic.Bool
-	conns    sync.WaitGroup
-	mu       sync.Mutex
-	lns      map[net.Listener]struct{}
-	acceptLg rateLimitedLog
+	active    atomic.Int64 // connections holding a client place (max_clients)
+	lingering atomic.Int64 // closing connections waiting for their client's FIN
+	// How long, and how many at least, closing connections wait for their
+	// client's FIN; tests shrink them.
+	lingerFor    time.Duration
+	minLingering int64
+	closing      atomic.Bool
+	conns        sync.WaitGroup
+	mu           sync.Mutex
+	lns          map[net.Listener]struct{}
+	acceptLg     rateLimitedLog
 }
 
 // New returns a server that registers its clients in reg.
 func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
-	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{}}
+	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{},
+		lingerFor: lingerTimeout, minLingering: minLingering}
 	srv.SetSettings(s)
 	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
 	return srv
@@ -66,6 +72,10 @@ func (s *Server) Settings() Settings { return *s.settings.Load() }
 
 // Registry is the server's client registry.
 func (s *Server) Registry() *registry.Registry { return s.reg }
+
+// Closing reports how many connections have ended but still wait for
+// their client's FIN; they hold no max_clients place.
+func (s *Server) Closing() int { return int(s.lingering.Load()) }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() *Stats { return &s.stats }
@@ -149,7 +159,7 @@ func (s *Server) reject(nc net.Conn, notice string) {
 		nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
 		nc.Write([]byte(notice + "\n"))
 	}
-	closeGracefully(nc)
+	s.closeGracefully(nc)
 }
 
 func (s *Server) track(ln net.Listener) bool {

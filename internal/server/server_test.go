@@ -261,6 +261,45 @@ func TestServerEndedConnectionFlushesHeldBytesAndNoticeStartsALine(t *testing.T)
 	}
 }
 
+// A client that sends the close phrase and keeps its socket open holds no
+// max_clients place while the server waits for its FIN; the waiting ones
+// are bounded on their own.
+func TestClosingConnectionsDoNotHoldClientPlaces(t *testing.T) {
+	st := defaultSettings()
+	st.MaxClients = 2
+	ts := startServer(t, st, func(s *Server) {
+		s.lingerFor = time.Minute // the closers outlast the test's checks
+		s.minLingering = 3
+	})
+	const closers = 5
+	for i := range closers {
+		c := ts.dial(t) // closed when the test ends
+		ts.waitClients(t, 1)
+		mustWrite(t, c, "bye CLOSE SOCKET")
+		if got := readToEOF(t, c); got != "BYE " {
+			t.Fatalf("closer %d got %q", i, got)
+		}
+		ts.waitClients(t, 0)
+	}
+	if !poll(5*time.Second, func() bool { return ts.srv.Stats().LingerSkipped.Load() == closers-3 }) {
+		t.Fatalf("%d closing connections not kept waiting, want %d", ts.srv.Stats().LingerSkipped.Load(), closers-3)
+	}
+	if n := ts.srv.Closing(); n != 3 {
+		t.Fatalf("%d connections waiting for their client's FIN, want the bound 3", n)
+	}
+	// Both places are free for clients that chat.
+	for i := range st.MaxClients {
+		c := ts.dial(t)
+		mustWrite(t, c, "hi")
+		if got := readN(t, c, 2); got != "HI" {
+			t.Fatalf("client %d got %q", i, got)
+		}
+	}
+	if n := ts.srv.Stats().Rejected.Load(); n != 0 {
+		t.Fatalf("%d clients rejected", n)
+	}
+}
+
 func TestKickReachesClientBlockedInWrite(t *testing.T) {
 	st := defaultSettings()
 	st.WriteTimeout = time.Minute
