@@ -50,6 +50,7 @@ type Server struct {
 	mu           sync.Mutex
 	lns          map[net.Listener]struct{}
 	acceptLg     rateLimitedLog
+	rejectLg     rejectionLog
 }
 
 // New returns a server that registers its clients in reg.
@@ -58,6 +59,7 @@ func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
 		lingerFor: lingerTimeout, minLingering: minLingering}
 	srv.SetSettings(s)
 	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
+	srv.rejectLg = rejectionLog{logger: log, every: rejectionLogInterval}
 	return srv
 }
 
@@ -140,6 +142,7 @@ func (s *Server) handle(nc net.Conn) {
 	if s.active.Add(1) > int64(st.MaxClients) {
 		s.active.Add(-1)
 		s.stats.Rejected.Add(1)
+		s.rejectLg.note(nc.RemoteAddr().String())
 		go func() {
 			defer s.conns.Done()
 			s.reject(nc, st.FullNotice)
@@ -154,7 +157,6 @@ func (s *Server) handle(nc net.Conn) {
 // reject tells a connection beyond max_clients that the server is full and
 // closes it.
 func (s *Server) reject(nc net.Conn, notice string) {
-	s.log.Warn("client rejected", "remote", nc.RemoteAddr().String(), "reason", ReasonServerFull)
 	if notice != "" {
 		nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
 		nc.Write([]byte(notice + "\n"))
@@ -189,6 +191,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 
+	s.rejectLg.flush()
 	s.reg.Each(func(c *registry.Client) {
 		if cn, ok := c.Kicker().(*conn); ok {
 			cn.requestStop(ReasonShutdown, "")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -464,6 +465,67 @@ func TestServerFull(t *testing.T) {
 	mustWrite(t, d, "in")
 	if got := readN(t, d, 2); got != "IN" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A burst of server-full rejections is one log line for the first and
+// then at most one summary line per interval with the count; the counter
+// keeps the exact number, and Shutdown logs what is still pending.
+func TestServerFullRejectionsAreLoggedInSummary(t *testing.T) {
+	st := defaultSettings()
+	st.MaxClients = 1
+	ts := startServer(t, st, func(s *Server) { s.rejectLg.every = time.Hour })
+	ts.dial(t)
+	ts.waitClients(t, 1)
+	const rejected = 50
+	for range rejected {
+		readToEOF(t, ts.dial(t))
+	}
+	if n := ts.srv.Stats().Rejected.Load(); n != rejected {
+		t.Fatalf("rejected = %d, want %d", n, rejected)
+	}
+	if n := strings.Count(ts.logs.String(), "client rejected"); n != 1 {
+		t.Fatalf("%d 'client rejected' lines for %d rejections in one interval, want 1:\n%s", n, rejected, ts.logs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ts.srv.Shutdown(ctx)
+	if n := strings.Count(ts.logs.String(), "clients rejected"); n != 1 || !strings.Contains(ts.logs.String(), fmt.Sprintf("count=%d", rejected-1)) {
+		t.Fatalf("want one summary line with count=%d after Shutdown, log:\n%s", rejected-1, ts.logs)
+	}
+}
+
+// The summary comes once per interval while a burst lasts, and after a
+// quiet interval the next rejection is logged on its own again.
+func TestRejectionLogSummarisesEachInterval(t *testing.T) {
+	var buf syncBuffer
+	r := rejectionLog{logger: slog.New(slog.NewTextHandler(&buf, nil)), every: 50 * time.Millisecond}
+	defer r.flush()
+	lines := func(s string) int { return strings.Count(buf.String(), s) }
+	for range 10 {
+		r.note("127.0.0.1:1")
+	}
+	if lines("client rejected") != 1 || lines("clients rejected") != 0 {
+		t.Fatalf("after 10 rejections at once:\n%s", buf.String())
+	}
+	if !poll(5*time.Second, func() bool { return lines("clients rejected") == 1 }) {
+		t.Fatalf("no summary after the interval:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "count=9") {
+		t.Fatalf("summary does not count the 9 unlogged rejections:\n%s", buf.String())
+	}
+	// The burst ends after a quiet interval; the next rejection is a
+	// line of its own.
+	if !poll(5*time.Second, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.timer == nil
+	}) {
+		t.Fatal("burst never ended")
+	}
+	r.note("127.0.0.1:2")
+	if lines("client rejected") != 2 {
+		t.Fatalf("rejection after a quiet interval not logged:\n%s", buf.String())
 	}
 }
 
