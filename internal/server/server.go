@@ -46,16 +46,18 @@ type Server struct {
 	lingerFor    time.Duration
 	minLingering int64
 	closing      atomic.Bool
-	conns        sync.WaitGroup
-	mu           sync.Mutex
-	lns          map[net.Listener]struct{}
-	acceptLg     rateLimitedLog
-	rejectLg     rejectionLog
+	wg           sync.WaitGroup // every connection's goroutine, served or rejected
+
+	mu       sync.Mutex
+	lns      map[net.Listener]struct{}
+	conns    map[*conn]struct{} // served connections, from start until closed
+	acceptLg rateLimitedLog
+	rejectLg rejectionLog
 }
 
 // New returns a server that registers its clients in reg.
 func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
-	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{},
+	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
 		lingerFor: lingerTimeout, minLingering: minLingering}
 	srv.SetSettings(s)
 	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
@@ -138,20 +140,44 @@ func nextDelay(d time.Duration) time.Duration {
 
 func (s *Server) handle(nc net.Conn) {
 	st := s.settings.Load()
-	s.conns.Add(1)
+	s.wg.Add(1)
 	if s.active.Add(1) > int64(st.MaxClients) {
 		s.active.Add(-1)
 		s.stats.Rejected.Add(1)
 		s.rejectLg.note(nc.RemoteAddr().String())
 		go func() {
-			defer s.conns.Done()
+			defer s.wg.Done()
 			s.reject(nc, st.FullNotice)
 		}()
 		return
 	}
-	c := newConn(s, nc)
+	c, err := newConn(s, nc)
+	if err != nil {
+		s.active.Add(-1)
+		s.wg.Done()
+		s.log.Error("cannot serve connection", "remote", nc.RemoteAddr().String(), "err", err.Error())
+		nc.Close()
+		return
+	}
 	c.start()
 	go c.serve()
+}
+
+// trackConn adds c to the server's connections. It reports false once
+// Shutdown has begun: c must then stop at once.
+func (s *Server) trackConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = struct{}{}
+	return !s.closing.Load()
+}
+
+// forgetConn removes c, closed, from the server's connections.
+func (s *Server) forgetConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // reject tells a connection beyond max_clients that the server is full and
@@ -189,17 +215,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ln := range s.lns {
 		ln.Close()
 	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
 	s.mu.Unlock()
 
 	s.rejectLg.flush()
-	s.reg.Each(func(c *registry.Client) {
-		if cn, ok := c.Kicker().(*conn); ok {
-			cn.requestStop(ReasonShutdown, "")
-		}
-	})
+	for _, c := range conns {
+		c.requestStop(ReasonShutdown, "")
+	}
 	done := make(chan struct{})
 	go func() {
-		s.conns.Wait()
+		s.wg.Wait()
 		close(done)
 	}()
 	select {
@@ -207,11 +235,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	s.reg.Each(func(c *registry.Client) {
-		if cn, ok := c.Kicker().(*conn); ok {
-			cn.nc.Close()
-		}
-	})
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
 	<-done
 	return ctx.Err()
 }
