@@ -132,15 +132,25 @@ func AppendUpperASCII(dst, src []byte) ([]byte, int) {
 	)
 	dst = slices.Grow(dst, len(src))
 	out := dst[len(dst) : len(dst)+len(src)]
+	// Adding 0x1f sets the high bit of bytes >= 'a', adding 0x05 that of
+	// bytes > 'z'; no byte carries into the next, since each is below
+	// 0x80. Their difference marks a–z; xor clears bit 5. Two words per
+	// turn while both are ASCII, then one.
 	i := 0
+	for ; i+16 <= len(src); i += 16 {
+		w0 := binary.LittleEndian.Uint64(src[i:])
+		w1 := binary.LittleEndian.Uint64(src[i+8:])
+		if (w0|w1)&high != 0 {
+			break
+		}
+		binary.LittleEndian.PutUint64(out[i:], w0^((w0+0x1f*lsb)&^(w0+0x05*lsb)&high)>>2)
+		binary.LittleEndian.PutUint64(out[i+8:], w1^((w1+0x1f*lsb)&^(w1+0x05*lsb)&high)>>2)
+	}
 	for ; i+8 <= len(src); i += 8 {
 		w := binary.LittleEndian.Uint64(src[i:])
 		if w&high != 0 {
 			break
 		}
-		// Adding 0x1f sets the high bit of bytes >= 'a', adding 0x05 that
-		// of bytes > 'z'; no byte carries into the next, since each is
-		// below 0x80. Their difference marks a–z; xor clears bit 5.
 		binary.LittleEndian.PutUint64(out[i:], w^((w+0x1f*lsb)&^(w+0x05*lsb)&high)>>2)
 	}
 	for ; i < len(src); i++ {
