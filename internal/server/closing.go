@@ -52,6 +52,9 @@ func (c *conn) end(reason Reason, err error) {
 	s := c.srv
 	defer s.forgetConn(c)
 	c.finish(reason)
+	// A stop requested from now on (by Shutdown, which sees the conn until
+	// it is closed) must not cut short the wait for the client's FIN.
+	c.stop.CompareAndSwap(nil, &stopRequest{reason: reason})
 
 	// Count and log before unregistering: whoever sees the client gone
 	// from the registry also sees its final figures.
