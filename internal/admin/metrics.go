@@ -111,10 +111,6 @@ func (m *monotonicBytes) observe(in, out uint64) (uint64, uint64) {
 // those of live ones. The closed totals are read first, so that a connection ending meanwhile is missed (a dip that
 // monotonicBytes hides) rather than counted twice.
 func (s *Server) byteTotals(counters Counters) (in, out uint64) {
-	in, out = counters.ClosedBytesIn, counters.ClosedBytesOut
-	for _, c := range s.opts.Clients.Snapshot() {
-		in += c.BytesIn
-		out += c.BytesOut
-	}
-	return s.bytes.observe(in, out)
+	live := s.opts.Clients.Totals()
+	return s.bytes.observe(counters.ClosedBytesIn+live.BytesIn, counters.ClosedBytesOut+live.BytesOut)
 }

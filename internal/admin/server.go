@@ -36,6 +36,7 @@ const (
 // implements it.
 type Clients interface {
 	Snapshot() []registry.Info
+	Totals() registry.Totals
 	Get(id uint64) (registry.Info, bool)
 	Kick(id uint64, reason string) error
 	Len() int

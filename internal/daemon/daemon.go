@@ -65,6 +65,7 @@ func settingsOf(cfg *config.Config) server.Settings {
 		Greeting:     cfg.Greeting,
 		KickNotice:   cfg.Notices.Kick,
 		ShutdownNote: cfg.Notices.Shutdown,
+		IdleNotice:   cfg.Notices.Idle,
 		FullNotice:   cfg.Notices.ServerFull,
 	}
 }

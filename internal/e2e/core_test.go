@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -62,6 +63,68 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// Every read is answered at once, a possible start of the close phrase
+// included: a request/response client that waits for as many bytes as it
+// sent gets them all without sending more.
+func TestEveryReadIsAnsweredAtOnce(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{})
+	c := d.Dial()
+	defer c.Close()
+	c.SetNoDelay(true)
+	for _, step := range [][2]string{
+		{"MAGIC", "MAGIC"}, {"C", "C"}, {"abc", "ABC"}, {"CLOSE SOCKE", "CLOSE SOCKE"},
+		{"straße", "STRASSE"}, {"\xe2\x82", ""}, {"\xac", "€"},
+	} {
+		c.Write([]byte(step[0]))
+		if step[1] == "" {
+			continue // a cut character waits for its last byte
+		}
+		if got, err := testbin.ReadFull(c, len(step[1]), 5*time.Second); err != nil || string(got) != step[1] {
+			t.Fatalf("sent %q: got %q, %v; want %q at once", step[0], got, err, step[1])
+		}
+	}
+	// The phrase, split, still closes the connection.
+	c.Write([]byte("CLOSE SO"))
+	if got, err := testbin.ReadFull(c, 8, 5*time.Second); err != nil || string(got) != "CLOSE SO" {
+		t.Fatalf("first part of the phrase: got %q, %v", got, err)
+	}
+	c.Write([]byte("CKET and after"))
+	if rest, err := testbin.ReadAll(c, 5*time.Second); err != nil || len(rest) != 0 {
+		t.Fatalf("after the rest of the phrase: %q, %v (want a clean EOF)", rest, err)
+	}
+}
+
+// When chatd ends a connection itself, the held bytes of a cut character
+// go out unchanged and the notice starts on a line of its own, so that
+// `MAGIC` then a kick is `MAGIC\n*** kicked…`, which chat recognises.
+func TestServerNoticesStartOnTheirOwnLine(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Config: "idle_timeout: 1s\n"})
+	kicked, idle := d.Dial(), d.Dial()
+	defer kicked.Close()
+	defer idle.Close()
+	kicked.Write([]byte("MAGIC\xe2\x82"))
+	if got, err := testbin.ReadFull(kicked, 5, 5*time.Second); err != nil || string(got) != "MAGIC" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	idle.Write([]byte("zzz"))
+	if got, err := testbin.ReadFull(idle, 3, 5*time.Second); err != nil || string(got) != "ZZZ" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	ids := adminIDs(t, d.Socket)
+	if len(ids) != 2 {
+		t.Fatalf("clients %v, want 2", ids)
+	}
+	if _, _, err := chatctl(t, d.Socket, "kick", strconv.FormatUint(ids[0], 10), "--reason", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := testbin.ReadAll(kicked, 5*time.Second); err != nil || string(rest) != "\xe2\x82\n*** kicked by operator: test\n" {
+		t.Fatalf("kicked client got %q, %v", rest, err)
+	}
+	if rest, err := testbin.ReadAll(idle, 10*time.Second); err != nil || string(rest) != "\n*** idle too long, disconnected\n" {
+		t.Fatalf("idle client got %q, %v", rest, err)
+	}
 }
 
 // The assignment's scenario: client 1 chats and leaves with CLOSE SOCKET;

@@ -403,3 +403,65 @@ func TestInjectedPanicDropsOnlyThatClient(t *testing.T) {
 }
 
 func isReset(err error) bool { return err != nil && strings.Contains(err.Error(), "reset") }
+
+// Clients that send the close phrase and keep their sockets open, about
+// 35 a second, must not keep max_clients full: closing connections wait
+// for their client's FIN without holding a client place, so every normal
+// client is served while more closing connections are open than there
+// are places.
+func TestClosingFloodDoesNotTurnClientsAway(t *testing.T) {
+	const places = 10
+	d := testbin.StartChatd(t, testbin.Options{Config: fmt.Sprintf("max_clients: %d\n", places)})
+	baseFDs := openFDs(t, d.Pid())
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var held []net.Conn
+	defer func() {
+		close(stop)
+		wg.Wait()
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(time.Second / 35)
+		defer tick.Stop()
+		for range 35 * 60 { // bounded: a minute at most
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+			c, err := net.DialTimeout("tcp", d.Addr, 5*time.Second)
+			if err != nil {
+				continue
+			}
+			c.Write([]byte("CLOSE SOCKET"))
+			mu.Lock()
+			held = append(held, c) // kept open: chatd waits for its FIN
+			mu.Unlock()
+		}
+	}()
+	// More closing connections open in chatd than there are places.
+	if !testbin.Poll(30*time.Second, func() bool { return openFDs(t, d.Pid()) >= baseFDs+places+5 }) {
+		t.Fatalf("chatd holds %d descriptors, baseline %d: the flood did not build up", openFDs(t, d.Pid()), baseFDs)
+	}
+	// Two places are left for the closers themselves, each of which holds
+	// one for the moment it takes to read its phrase.
+	for i := range places - 2 {
+		c := d.Dial()
+		defer c.Close()
+		c.Write([]byte("hello"))
+		got, err := testbin.ReadFull(c, 5, 5*time.Second)
+		if err != nil || string(got) != "HELLO" {
+			t.Fatalf("client %d during the flood got %q, %v (%d server-full rejections logged)",
+				i+1, got, err, countLog(d, "client rejected"))
+		}
+	}
+	if n := countLog(d, "client rejected"); n != 0 {
+		t.Fatalf("%d clients rejected during the flood", n)
+	}
+}

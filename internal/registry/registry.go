@@ -162,6 +162,26 @@ func (r *Registry) Len() int {
 	return len(r.clients)
 }
 
+// Totals are sums over the clients connected at one moment.
+type Totals struct {
+	Connected         int
+	BytesIn, BytesOut uint64
+}
+
+// Totals sums the connected clients' counters without building a listing:
+// what a status request or a metrics scrape needs, with tens of thousands
+// connected.
+func (r *Registry) Totals() Totals {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t := Totals{Connected: len(r.clients)}
+	for _, c := range r.clients {
+		t.BytesIn += c.bytesIn.Load()
+		t.BytesOut += c.bytesOut.Load()
+	}
+	return t
+}
+
 // Total is the number of clients ever added.
 func (r *Registry) Total() uint64 { return r.total.Load() }
 

@@ -180,3 +180,32 @@ func TestSnapshotAddressesAsString(t *testing.T) {
 		}
 	}
 }
+
+func TestTotalsSumConnectedClients(t *testing.T) {
+	r := New(nil)
+	if got := r.Totals(); got != (Totals{}) {
+		t.Fatalf("empty registry: %+v", got)
+	}
+	var clients []*Client
+	for i := range 3 {
+		c := NewClient(&fakeConn{}, addr, addr, time.Now())
+		r.Add(c)
+		c.AddIn(10*(i+1), time.Now())
+		c.AddOut(100 * (i + 1))
+		clients = append(clients, c)
+	}
+	if got, want := r.Totals(), (Totals{Connected: 3, BytesIn: 60, BytesOut: 600}); got != want {
+		t.Fatalf("Totals() = %+v, want %+v", got, want)
+	}
+	r.Remove(clients[1].ID)
+	if got, want := r.Totals(), (Totals{Connected: 2, BytesIn: 40, BytesOut: 400}); got != want {
+		t.Fatalf("after a removal Totals() = %+v, want %+v", got, want)
+	}
+	var sumIn, sumOut uint64
+	for _, in := range r.Snapshot() {
+		sumIn, sumOut = sumIn+in.BytesIn, sumOut+in.BytesOut
+	}
+	if got := r.Totals(); got.BytesIn != sumIn || got.BytesOut != sumOut || got.Connected != r.Len() {
+		t.Fatalf("Totals() = %+v, listing sums to %d/%d over %d", got, sumIn, sumOut, r.Len())
+	}
+}
