@@ -275,6 +275,8 @@ func TestBadKickRequestsAre400(t *testing.T) {
 		"/v1/clients/1?reason=a&reason=b":                         "more than once",
 		"/v1/clients/1?reason=%zz":                                "malformed query",
 		"/v1/clients/1?reason=" + strings.Repeat("%00", 3) + "ab": "one line",
+		"/v1/clients/1?reason=a%E2%80%A8b":                        "printable",
+		"/v1/clients/1?reason=%E2%80%AEevil":                      "printable",
 	} {
 		if msg := errorOf(t, f.do(root, "DELETE", target, nil), 400); !strings.Contains(msg, want) {
 			t.Errorf("%s: message %q, want it to say %q", target, msg, want)
