@@ -51,17 +51,22 @@ func TestFirstStartCountsFromOneAndReservesABlock(t *testing.T) {
 	if got := mark(t, dir); got != 9 {
 		t.Fatalf("mark after open = %d, want 9 (IDs 1-8 reserved before any is handed out)", got)
 	}
-	for want := uint64(1); want <= 8; want++ {
+	for want := uint64(1); want <= 3; want++ {
 		if got := s.Next(); got != want {
 			t.Fatalf("Next = %d, want %d", got, want)
 		}
 	}
+	s.settle()
 	if got := mark(t, dir); got != 9 {
-		t.Fatalf("mark changed within the block: %d", got)
+		t.Fatalf("mark changed with more than half the block left: %d", got)
 	}
-	if got := s.Next(); got != 9 {
-		t.Fatalf("Next = %d, want 9", got)
+	for want := uint64(4); want <= 9; want++ {
+		if got := s.Next(); got != want {
+			t.Fatalf("Next = %d, want %d", got, want)
+		}
 	}
+	// The next block was saved ahead, once half of the first was used.
+	s.settle()
 	if got := mark(t, dir); got != 17 {
 		t.Fatalf("mark after crossing the block = %d, want 17", got)
 	}
@@ -88,6 +93,7 @@ func TestRestartNeverRepeats(t *testing.T) {
 			}
 			seen[id], last = true, id
 		}
+		s.settle() // only so that the temp directory can be removed
 	}
 }
 
@@ -118,6 +124,7 @@ func TestConcurrentNextIsUniqueAndIncreasingPerCaller(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	s.settle()
 	if len(all) != workers*each {
 		t.Fatalf("%d distinct IDs, want %d", len(all), workers*each)
 	}
@@ -199,12 +206,7 @@ func TestUnwritableDirectoryStillServesAndSaysSoOnce(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
 	log, logs := newLog()
-	s := Open(dir, 2, log)
-	for want := uint64(1); want <= 7; want++ {
-		if got := s.Next(); got != want {
-			t.Fatalf("Next = %d, want %d", got, want)
-		}
-	}
+	expectClockIDs(t, Open(dir, 2, log), 7)
 	if n := strings.Count(logs.String(), "cannot save"); n != 1 {
 		t.Fatalf("want one line about saving, got %d:\n%s", n, logs)
 	}
@@ -231,6 +233,7 @@ func TestWriteLeavesNoTempFiles(t *testing.T) {
 	for range 20 {
 		s.Next()
 	}
+	s.settle()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -275,12 +278,35 @@ func TestStateThatCannotBeSavedStillServes(t *testing.T) {
 	}
 	log, logs := newLog()
 	s := Open("/proc/self", 2, log)
-	for want := uint64(1); want <= 5; want++ {
-		if got := s.Next(); got != want {
-			t.Fatalf("Next = %d, want %d", got, want)
-		}
+	expectClockIDs(t, s, 5)
+	if st := s.State(); st.Saved || st.Problem == "" || st.Since.IsZero() {
+		t.Fatalf("State = %+v, want not saved, with the problem and since when", st)
 	}
 	if n := strings.Count(logs.String(), "cannot save"); n != 1 {
 		t.Fatalf("want one line about saving, got %d:\n%s", n, logs)
+	}
+}
+
+// settle waits until no save runs in the background.
+func (s *Source) settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.saving {
+		s.landed.Wait()
+	}
+}
+
+// expectClockIDs takes n IDs from s and checks that they increase from
+// the clock floor: IDs no earlier run handed out and no later one will.
+func expectClockIDs(t *testing.T, s *Source, n int) {
+	t.Helper()
+	before := clockFloor() - uint64(time.Minute/time.Microsecond) // the source opened a moment ago
+	prev := uint64(0)
+	for range n {
+		id := s.Next()
+		if id < before || id <= prev {
+			t.Fatalf("Next = %d after %d, want increasing IDs from the clock floor (about %d)", id, prev, before)
+		}
+		prev = id
 	}
 }

@@ -105,7 +105,9 @@ func addrString(a net.Addr) string {
 }
 
 // IDSource hands out client IDs. Next must return strictly increasing values
-// and be safe for concurrent use.
+// and be safe for concurrent use. It may block (a source that saves its
+// reservations to disk waits when they run out); the registry does not
+// hold the lock its readers need while it does.
 type IDSource interface {
 	Next() uint64
 }
@@ -119,6 +121,12 @@ func (c *Counter) Next() uint64 { return c.n.Add(1) }
 // Registry is the set of connected clients, safe for concurrent use.
 type Registry struct {
 	ids IDSource
+
+	// addMu orders Adds: IDs are taken and clients inserted one Add at a
+	// time. It is separate from mu so that a source waiting for the disk
+	// holds up the next connection only, never a listing, a kick or a
+	// client leaving.
+	addMu sync.Mutex
 
 	mu      sync.RWMutex
 	clients map[uint64]*Client
@@ -137,15 +145,18 @@ func New(ids IDSource) *Registry {
 
 // Add gives c the next ID and registers it. It returns the ID.
 func (r *Registry) Add(c *Client) uint64 {
-	r.mu.Lock()
-	// The ID is taken under the lock so that registry order and ID order
+	// The ID is taken under addMu so that registry order and ID order
 	// agree: a listing never shows client N+1 without an earlier client N
 	// having been added first.
-	c.ID = r.ids.Next()
-	r.clients[c.ID] = c
+	r.addMu.Lock()
+	id := r.ids.Next()
+	c.ID = id
+	r.mu.Lock()
+	r.clients[id] = c
 	r.mu.Unlock()
+	r.addMu.Unlock()
 	r.total.Add(1)
-	return c.ID
+	return id
 }
 
 // Remove unregisters the client with the given ID, if present.

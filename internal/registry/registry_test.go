@@ -180,3 +180,54 @@ func TestSnapshotAddressesAsString(t *testing.T) {
 		}
 	}
 }
+
+// waitingIDs is a source that, like one waiting for its next block to
+// reach the disk, blocks in Next until released.
+type waitingIDs struct {
+	next    uint64
+	waiting chan struct{}
+	release chan struct{}
+}
+
+func (w *waitingIDs) Next() uint64 {
+	w.next++
+	if w.next == 2 {
+		close(w.waiting)
+		<-w.release
+	}
+	return w.next
+}
+
+// A connection whose ID has to wait for the disk holds up that connection
+// only: listing, looking up, kicking and removing clients go on.
+func TestAddWaitingForAnIDBlocksNoReader(t *testing.T) {
+	ids := &waitingIDs{waiting: make(chan struct{}), release: make(chan struct{})}
+	r := New(ids)
+	first := NewClient(&fakeConn{}, addr, addr, time.Now())
+	r.Add(first)
+	added := make(chan uint64)
+	go func() { added <- r.Add(NewClient(&fakeConn{}, addr, addr, time.Now())) }()
+	<-ids.waiting
+	readers := make(chan struct{})
+	go func() {
+		defer close(readers)
+		r.Len()
+		r.Snapshot()
+		r.Get(first.ID)
+		r.Kick(first.ID, "bye")
+		r.Each(func(*Client) {})
+		r.Remove(first.ID)
+	}()
+	select {
+	case <-readers:
+	case <-time.After(10 * time.Second):
+		t.Fatal("readers of the registry waited for an Add that was waiting for its ID")
+	}
+	close(ids.release)
+	if id := <-added; id != 2 {
+		t.Fatalf("id = %d, want 2", id)
+	}
+	if r.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", r.Len())
+	}
+}
