@@ -136,7 +136,22 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		MaxClients:       info.MaxClients,
 		BytesIn:          in,
 		BytesOut:         out,
+		ClientIDs:        s.clientIDs(),
 	})
+}
+
+// clientIDs reports on the saving of client IDs for the status.
+func (s *Server) clientIDs() adminapi.ClientIDs {
+	if s.opts.IDs == nil {
+		return adminapi.ClientIDs{Saved: false, Problem: "client IDs are kept in memory only"}
+	}
+	st := s.opts.IDs()
+	ids := adminapi.ClientIDs{StateFile: st.File, Saved: st.Saved, Problem: st.Problem, Retrying: st.Retrying}
+	if !st.Saved && !st.Since.IsZero() {
+		since := st.Since.UTC()
+		ids.UnsavedSince = &since
+	}
+	return ids
 }
 
 // pathID parses the {id} of the request's path, answering 400 itself when

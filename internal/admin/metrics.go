@@ -44,6 +44,8 @@ var (
 		"The configured limit on concurrent chat clients.", nil, nil)
 	descStartTime = prometheus.NewDesc("chatd_start_time_seconds",
 		"When chatd started, in seconds since the Unix epoch.", nil, nil)
+	descIDsSaved = prometheus.NewDesc("chatd_client_ids_saved",
+		"1 while client IDs are saved in state_dir; 0 while they cannot be, and come from a clock-derived floor instead.", nil, nil)
 	descBuildInfo = prometheus.NewDesc("chatd_build_info",
 		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
 )
@@ -55,7 +57,7 @@ type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected,
-		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descBuildInfo} {
+		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descIDsSaved, descBuildInfo} {
 		ch <- d
 	}
 }
@@ -82,6 +84,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descSent, out)
 	gauge(descMaxClients, float64(info.MaxClients))
 	gauge(descStartTime, float64(info.StartedAt.UnixNano())/1e9)
+	if s.opts.IDs != nil {
+		saved := 0.0
+		if s.opts.IDs().Saved {
+			saved = 1
+		}
+		gauge(descIDsSaved, saved)
+	}
 	gauge(descBuildInfo, 1, info.Version)
 }
 

@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/registry"
 )
 
@@ -70,6 +71,9 @@ type Options struct {
 	Clients  Clients
 	Counters func() Counters // read at request and scrape time
 	Info     func() Info
+	// IDs reports whether client IDs are being saved; nil for a registry
+	// that keeps them in memory only.
+	IDs func() idstate.State
 	// Reload re-reads the daemon's configuration (POST /v1/reload); nil
 	// answers 501.
 	Reload ReloadFunc

@@ -24,6 +24,7 @@ import (
 // Daemon is one running chatd.
 type Daemon struct {
 	log *logging.Logger
+	ids *idstate.Source
 	reg *registry.Registry
 	srv *server.Server
 
@@ -39,9 +40,11 @@ type Daemon struct {
 
 // New prepares a daemon; nothing listens until Start.
 func New(cfg *config.Config, log *logging.Logger) *Daemon {
-	reg := registry.New(idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger))
+	ids := idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger)
+	reg := registry.New(ids)
 	return &Daemon{
 		log: log,
+		ids: ids,
 		reg: reg,
 		srv: newServer(reg, log, cfg),
 		cfg: cfg,

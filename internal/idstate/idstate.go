@@ -47,8 +47,9 @@ type State struct {
 	File  string
 	Saved bool // false: IDs come from the clock floor, not from the file
 	// When Saved is false: since when, and why.
-	Since   time.Time
-	Problem string
+	Since    time.Time
+	Problem  string
+	Retrying bool // saving is tried again (not for a file that cannot be read)
 }
 
 // Source is a registry.IDSource backed by the state file. It is safe for
@@ -115,7 +116,7 @@ func (s *Source) State() State {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.maybeRetryLocked()
-	return State{File: s.path, Saved: !s.unsaved, Since: s.since, Problem: s.problem}
+	return State{File: s.path, Saved: !s.unsaved, Since: s.since, Problem: s.problem, Retrying: s.unsaved && s.retry}
 }
 
 // Next returns the next ID.
