@@ -73,6 +73,9 @@ func settingsOf(cfg *config.Config) server.Settings {
 // the background. It does not block. If the admin socket cannot be set up
 // (another chatd serves it, say), nothing is left listening.
 func (d *Daemon) Start() error {
+	if err := d.ids.Err(); err != nil {
+		return err
+	}
 	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
 	}}
@@ -161,6 +164,7 @@ func (d *Daemon) Stop() error {
 	if err != nil {
 		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())
 	}
+	d.ids.Close()
 	d.log.Info("chatd stopped")
 	return nil
 }

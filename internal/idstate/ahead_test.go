@@ -12,7 +12,7 @@ import (
 // the first (Open's) waits for a token on release.
 type gatedSave struct {
 	entered chan uint64 // the mark of each held-up save, as it starts
-	release chan error  // what the held-up save returns
+	release chan error  // what the held-up save returns; closed: nil from now on
 	calls   int
 	mu      sync.Mutex
 }
@@ -186,6 +186,8 @@ func TestFailedSaveFallsBackToTheClockAndRecovers(t *testing.T) {
 		take()
 	}
 	// And a restart carries on above all of it.
+	close(g.release) // let any save still running through
+	s.Close()
 	if id := Open(dir, 4, nil).Next(); id <= prev {
 		t.Fatalf("after a restart ID %d, want above %d", id, prev)
 	}

@@ -17,6 +17,10 @@
 // floor instead, which no restart can repeat; this is logged once, shown
 // by State, and saving is retried until it works again, which is logged
 // too.
+//
+// The state directory is locked for as long as the source is open: two
+// chatd sharing one would reserve blocks from the same file and could
+// hand out the same IDs.
 package idstate
 
 import (
@@ -27,6 +31,8 @@ import (
 	"path/filepath"
 	"sync"
 	"time"
+
+	"github.com/chatd/chatd/internal/lockfile"
 )
 
 // FileName is the state file's name inside the state directory.
@@ -57,6 +63,8 @@ type State struct {
 type Source struct {
 	path string
 	log  *slog.Logger
+	lock *lockfile.Dir
+	err  error                                // the directory is another chatd's: see Err
 	save func(path string, mark uint64) error // writeMark; tests slow it down
 
 	mu     sync.Mutex
@@ -92,6 +100,19 @@ func open(dir string, block uint64, log *slog.Logger, save func(string, uint64) 
 	}
 	s := &Source{path: filepath.Join(dir, FileName), block: block, log: log, save: save, retry: true}
 	s.landed = sync.NewCond(&s.mu)
+	if err := os.MkdirAll(dir, 0o750); err == nil {
+		lock, err := lockfile.LockDir(dir)
+		var held *lockfile.HeldError
+		switch {
+		case errors.As(err, &held):
+			s.err = &InUseError{Dir: dir}
+			return s
+		case err != nil:
+			// Not lockable here (an odd filesystem): serve on, unlocked.
+			log.Warn("cannot lock the state directory; make sure no other chatd uses it", "dir", dir, "err", err.Error())
+		}
+		s.lock = lock
+	}
 	first, readable := s.load(dir)
 	s.next = first
 	if !readable {
@@ -106,6 +127,28 @@ func open(dir string, block uint64, log *slog.Logger, save func(string, uint64) 
 	}
 	s.limit = mark
 	return s
+}
+
+// InUseError says that another chatd holds the state directory.
+type InUseError struct{ Dir string }
+
+func (e *InUseError) Error() string {
+	return "state_dir " + e.Dir + " is in use by another chatd; give this one its own state_dir (--state-dir, or state_dir in its config)"
+}
+
+// Err is non-nil when the state directory is locked by another chatd:
+// the source must not be used, and chatd must not start.
+func (s *Source) Err() error { return s.err }
+
+// Close gives up the state directory's lock, once the last ID has been
+// handed out. A save still running finishes first.
+func (s *Source) Close() {
+	s.mu.Lock()
+	for s.saving {
+		s.landed.Wait()
+	}
+	s.mu.Unlock()
+	s.lock.Release()
 }
 
 // Path is the state file's path.

@@ -2,6 +2,7 @@ package idstate
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -93,7 +94,7 @@ func TestRestartNeverRepeats(t *testing.T) {
 			}
 			seen[id], last = true, id
 		}
-		s.settle() // only so that the temp directory can be removed
+		s.Close() // the next run's Open needs the directory's lock
 	}
 }
 
@@ -162,6 +163,7 @@ func TestCorruptFileIsReportedKeptAsideAndReplaced(t *testing.T) {
 				t.Fatalf("replaced mark = %d, want %d", got, id+10)
 			}
 			// And the next start carries on from the new file.
+			s.Close()
 			if next := Open(dir, 10, nil).Next(); next != id+10 {
 				t.Fatalf("after replacement Next = %d, want %d", next, id+10)
 			}
@@ -309,4 +311,32 @@ func expectClockIDs(t *testing.T, s *Source, n int) {
 		}
 		prev = id
 	}
+}
+
+// A second source on a directory another one holds must not touch the
+// file: it reports the directory as in use and hands out nothing.
+func TestSecondSourceOnTheSameDirectoryIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	first := Open(dir, 4, nil)
+	if err := first.Err(); err != nil {
+		t.Fatal(err)
+	}
+	first.Next()
+	second := Open(dir, 4, nil)
+	var inUse *InUseError
+	if err := second.Err(); !errors.As(err, &inUse) || !strings.Contains(err.Error(), "give this one its own state_dir") {
+		t.Fatalf("second Open: Err() = %v, want an InUseError", second.Err())
+	}
+	if got := mark(t, dir); got != 5 {
+		t.Fatalf("mark %d after the refused Open, want 5 (untouched)", got)
+	}
+	first.Close()
+	third := Open(dir, 4, nil)
+	if err := third.Err(); err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	if id := third.Next(); id != 5 {
+		t.Fatalf("Next = %d, want 5", id)
+	}
+	third.Close()
 }
