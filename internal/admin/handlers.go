@@ -25,6 +25,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET "+adminapi.PathClients, s.listClients)
 	mux.HandleFunc("GET "+adminapi.PathClients+"/{id}", s.getClient)
 	mux.HandleFunc("DELETE "+adminapi.PathClients+"/{id}", s.kickClient)
+	mux.HandleFunc("POST "+adminapi.PathKick, s.kickMany)
 	mux.HandleFunc("GET "+adminapi.PathStatus, s.status)
 	mux.HandleFunc("POST "+adminapi.PathReload, s.reload)
 	mux.Handle("GET "+adminapi.PathMetrics, s.metrics)

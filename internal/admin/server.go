@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/registry"
 )
@@ -28,8 +29,9 @@ const (
 	writeTimeout   = kickWait + 10*time.Second
 	idleTimeout    = 60 * time.Second
 	maxHeaderBytes = 8 << 10
-	// maxBodyBytes: no endpoint takes a body; a little slack for clients
-	// that send an empty JSON object anyway.
+	// maxBodyBytes: only the bulk kick takes a body (it has a limit of its
+	// own); a little slack for clients that send an empty JSON object to
+	// the others anyway.
 	maxBodyBytes = 1 << 10
 )
 
@@ -39,6 +41,7 @@ type Clients interface {
 	Snapshot() []registry.Info
 	Get(id uint64) (registry.Info, bool)
 	Kick(id uint64, reason string) error
+	KickMany(all bool, ids []uint64, reason string) (kicked []registry.Kicked, missing []uint64)
 	Len() int
 	Total() uint64
 }
@@ -166,18 +169,22 @@ func (s *Server) Handler() http.Handler {
 // net/http drains it. The connection is closed rather than drained.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit := int64(maxBodyBytes)
+		if r.URL.Path == adminapi.PathKick {
+			limit = adminapi.MaxBulkKickBytes
+		}
 		if r.ContentLength < 0 {
 			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusLengthRequired, "request bodies must declare their length (the admin API takes none)")
+			writeError(w, http.StatusLengthRequired, "request bodies must declare their length")
 			return
 		}
-		if r.ContentLength > maxBodyBytes {
+		if r.ContentLength > limit {
 			w.Header().Set("Connection", "close")
 			writeError(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body too large (%d bytes; the admin API takes at most %d)", r.ContentLength, maxBodyBytes))
+				fmt.Sprintf("request body too large (%d bytes; at most %d here)", r.ContentLength, limit))
 			return
 		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
 		next.ServeHTTP(w, r)
 	})
 }
