@@ -38,9 +38,10 @@ connected.
 y or yes kicks nobody and exits 1.
 
 All the clients are kicked in one request and close concurrently: the
-answer comes when all are gone, or after chatd's wait (3 s for all of
-them together); a client that has not finished closing by then is shown
-as "still closing".`,
+answer comes when all are gone, or after chatd's wait (2 s, its kick
+notice timeout, for all of them together); a client that has not
+finished closing by then, one that does not read, is shown as "still
+closing" and closed by chatd shortly after.`,
 		Example: `  chatctl kick 7
   chatctl kick 7 9 12 --reason "flooding"
   chatctl kick --all --yes --reason "maintenance"`,
