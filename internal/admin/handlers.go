@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path"
 	"time"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
@@ -16,27 +15,6 @@ import (
 // that a listing right after a kick no longer shows it. The server gives a
 // closing connection 2s to take its notice.
 const kickWait = 3 * time.Second
-
-// routes maps the API's endpoints. Paths must be canonical: net/http would
-// redirect /v1/../x or //v1/status with an HTML body, and an API has no
-// business sending its callers elsewhere.
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+adminapi.PathClients, s.listClients)
-	mux.HandleFunc("GET "+adminapi.PathClients+"/{id}", s.getClient)
-	mux.HandleFunc("DELETE "+adminapi.PathClients+"/{id}", s.kickClient)
-	mux.HandleFunc("POST "+adminapi.PathKick, s.kickMany)
-	mux.HandleFunc("GET "+adminapi.PathStatus, s.status)
-	mux.HandleFunc("POST "+adminapi.PathReload, s.reload)
-	mux.Handle("GET "+adminapi.PathMetrics, s.metrics)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p == "" || path.Clean(p) != p {
-			writeError(w, http.StatusNotFound, "no such endpoint: "+p)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
 
 func (s *Server) listClients(w http.ResponseWriter, r *http.Request) {
 	infos := s.opts.Clients.Snapshot()

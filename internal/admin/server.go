@@ -16,7 +16,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/registry"
 )
@@ -92,6 +91,7 @@ type Server struct {
 	bytes  monotonicBytes
 
 	metrics http.Handler
+	table   []route
 	http    *http.Server
 	socket  *socketFile
 	served  chan error
@@ -119,16 +119,16 @@ func Start(opts Options) (*Server, error) {
 		s.log.Info("removed stale admin socket left by an earlier chatd", "socket", opts.Socket)
 	}
 	s.socket = own
-	limited := newLimitListener(ln, maxConns, s.log)
+	limited := newConnLimit(ln, maxConns, s.log)
 	s.http = &http.Server{
-		Handler:           limited.serving(s.Handler()),
+		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ConnContext:       limited.connContext,
-		ConnState:         limited.connState,
+		ConnContext:       connContext,
+		ConnState:         connState,
 		// "OPTIONS *" would otherwise get net/http's own 200, bypassing
 		// the handler and so the authorization of every request.
 		DisableGeneralOptionsHandler: true,
@@ -153,40 +153,8 @@ func newServer(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Log, policy: p}
 	s.metrics = metricsHandler(s)
+	s.table = s.routes()
 	return s, nil
-}
-
-// Handler is the whole API with its protections, in the order a request
-// meets them: the caller's credentials, the body limit, then the routes,
-// with net/http's own errors turned into JSON.
-func (s *Server) Handler() http.Handler {
-	return authorize(s.policy, s.log, limitBody(jsonErrors(s.routes())))
-}
-
-// limitBody refuses request bodies larger than maxBodyBytes (413) and
-// bodies of undeclared length (411): no endpoint reads a body, so one
-// that streams on must not reach a handler that acts (a kick) while
-// net/http drains it. The connection is closed rather than drained.
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		limit := int64(maxBodyBytes)
-		if r.URL.Path == adminapi.PathKick {
-			limit = adminapi.MaxBulkKickBytes
-		}
-		if r.ContentLength < 0 {
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusLengthRequired, "request bodies must declare their length")
-			return
-		}
-		if r.ContentLength > limit {
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body too large (%d bytes; at most %d here)", r.ContentLength, limit))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, limit)
-		next.ServeHTTP(w, r)
-	})
 }
 
 // Shutdown stops accepting, waits for requests in progress until ctx ends,
