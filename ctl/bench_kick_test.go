@@ -58,7 +58,7 @@ func BenchmarkKickAll(b *testing.B) {
 
 // connectMany opens n chat connections, each answered once, from a few
 // dialers at a time.
-func connectMany(b *testing.B, addr string, n int) []net.Conn {
+func connectMany(b testing.TB, addr string, n int) []net.Conn {
 	b.Helper()
 	conns := make([]net.Conn, n)
 	var wg sync.WaitGroup

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -213,4 +215,49 @@ func metric(t *testing.T, d *testbin.Chatd, name string) string {
 	}
 	t.Fatalf("no %s in /metrics", name)
 	return ""
+}
+
+// With a disk whose fsync of the client-ID mark does not return (a
+// fault-injection build), every connection of the block in use is still
+// served, and `chatctl status` answers even while the next connection
+// waits for an ID: the block is saved ahead of need and off the
+// registry's lock. Before, the 1025th connection held that lock for the
+// whole fsync, and status with it.
+func TestNoConnectOrStatusWaitsForTheDisk(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-faultinject",
+		Env: []string{"CHATD_FAULT_SLOW_ID_SAVE=60s"}})
+	// The first block is 1-1024; its successor is being saved (for a
+	// minute) from the 513th on.
+	start := time.Now()
+	conns := connectMany(t, d.Addr, 1024)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	if took := time.Since(start); took > 45*time.Second {
+		t.Fatalf("1,024 connects took %v: they waited for the stuck disk", took)
+	}
+	// The 1025th needs the next block: it waits, in the accept loop.
+	waiting, err := net.Dial("tcp", d.Addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer waiting.Close()
+	waiting.Write([]byte("hi"))
+	for i := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		cmd := exec.CommandContext(ctx, testbin.Path(t, "chatctl"), "--socket", d.Socket, "status")
+		cmd.Env = cleanEnv()
+		out, err := cmd.Output()
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut {
+			t.Fatalf("status %d did not answer within 15s while a connection waited for the disk", i)
+		}
+		if err != nil || !strings.Contains(string(out), "clients:       1024 ") {
+			t.Fatalf("status %d: %v\n%s", i, err, out)
+		}
+		time.Sleep(200 * time.Millisecond) // spread the checks over the wait
+	}
 }

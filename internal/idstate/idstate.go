@@ -88,8 +88,12 @@ type Source struct {
 // never fails: problems are logged and the source serves on from the
 // clock floor.
 func Open(dir string, block uint64, log *slog.Logger) *Source {
-	return open(dir, block, log, writeMark)
+	return open(dir, block, log, saveMark)
 }
+
+// saveMark is how a mark is saved: writeMark, which fault-injection
+// builds wrap to make the disk slow.
+var saveMark = writeMark
 
 func open(dir string, block uint64, log *slog.Logger, save func(string, uint64) error) *Source {
 	if block == 0 {
@@ -140,15 +144,31 @@ func (e *InUseError) Error() string {
 // the source must not be used, and chatd must not start.
 func (s *Source) Err() error { return s.err }
 
+// closeWait bounds how long Close waits for a save still running.
+const closeWait = 2 * time.Second
+
 // Close gives up the state directory's lock, once the last ID has been
-// handed out. A save still running finishes first.
+// handed out. A save still running is waited for, briefly: one that does
+// not land in time keeps the lock, which the kernel drops when the
+// process exits, so that no other source can read the directory before
+// that save lands over what it wrote.
 func (s *Source) Close() {
-	s.mu.Lock()
-	for s.saving {
-		s.landed.Wait()
+	deadline := time.Now().Add(closeWait)
+	for {
+		s.mu.Lock()
+		saving := s.saving
+		s.mu.Unlock()
+		if !saving {
+			s.lock.Release()
+			return
+		}
+		if time.Now().After(deadline) {
+			s.log.Warn("a save of the client-ID mark is still running at shutdown; the state directory stays locked until chatd exits",
+				"file", s.path)
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
-	s.mu.Unlock()
-	s.lock.Release()
 }
 
 // Path is the state file's path.
