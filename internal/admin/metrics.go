@@ -46,6 +46,8 @@ var (
 		"When chatd started, in seconds since the Unix epoch.", nil, nil)
 	descLogDropped = prometheus.NewDesc("chatd_log_lines_dropped_total",
 		"Log lines lost because the log output (stderr) was too slow or failed.", nil, nil)
+	descIDsSaved = prometheus.NewDesc("chatd_client_ids_saved",
+		"1 while client IDs are saved in state_dir; 0 while they cannot be, and come from a clock-derived floor instead.", nil, nil)
 	descBuildInfo = prometheus.NewDesc("chatd_build_info",
 		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
 )
@@ -57,7 +59,7 @@ type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected,
-		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descBuildInfo} {
+		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descIDsSaved, descBuildInfo} {
 		ch <- d
 	}
 }
@@ -85,6 +87,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descMaxClients, float64(info.MaxClients))
 	gauge(descStartTime, float64(info.StartedAt.UnixNano())/1e9)
 	counter(descLogDropped, counters.LogDropped)
+	if s.opts.IDs != nil {
+		saved := 0.0
+		if s.opts.IDs().Saved {
+			saved = 1
+		}
+		gauge(descIDsSaved, saved)
+	}
 	gauge(descBuildInfo, 1, info.Version)
 }
 

@@ -30,6 +30,7 @@ func (d *Daemon) startAdmin() error {
 		Clients:  d.reg,
 		Counters: d.adminCounters,
 		Info:     d.adminInfo,
+		IDs:      d.ids.State,
 		Reload:   d.adminReload,
 		Log:      d.log.Logger,
 	})

@@ -24,6 +24,7 @@ import (
 // Daemon is one running chatd.
 type Daemon struct {
 	log *logging.Logger
+	ids *idstate.Source
 	reg *registry.Registry
 	srv *server.Server
 
@@ -42,9 +43,11 @@ type Daemon struct {
 
 // New prepares a daemon; nothing listens until Start.
 func New(cfg *config.Config, log *logging.Logger) *Daemon {
-	reg := registry.New(idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger))
+	ids := idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger)
+	reg := registry.New(ids)
 	return &Daemon{
 		log: log,
+		ids: ids,
 		reg: reg,
 		srv: newServer(reg, log, cfg),
 		cfg: cfg,
@@ -74,6 +77,9 @@ func settingsOf(cfg *config.Config) server.Settings {
 // the background. It does not block. If the admin socket cannot be set up
 // (another chatd serves it, say), nothing is left listening.
 func (d *Daemon) Start() error {
+	if err := d.ids.Err(); err != nil {
+		return err
+	}
 	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
 	}}
@@ -152,6 +158,7 @@ func (d *Daemon) Stop() error {
 	if err != nil {
 		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())
 	}
+	d.ids.Close()
 	d.log.Info("chatd stopped")
 	d.flushLog(ctx)
 	return nil
