@@ -28,10 +28,9 @@ type fakeConn struct {
 	reg *registry.Registry
 	id  uint64
 
-	mu      sync.Mutex
-	kicked  []string
-	linger  bool // stay registered after a kick (a client slow to close)
-	removed chan struct{}
+	mu     sync.Mutex
+	kicked []string
+	linger bool // stay registered after a kick (a client slow to close)
 }
 
 func (f *fakeConn) Kick(reason string) {
