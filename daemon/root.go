@@ -31,7 +31,7 @@ and talk to it with the chat client, nc or telnet.`,
 		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &usageError{msg: err.Error()}
+		return cliutil.Usage(err)
 	})
 	root.AddCommand(newRunCmd(), newConfigCmd(), newServiceCmd())
 	cliutil.AddVersion(root)

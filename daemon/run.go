@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/daemon"
 	"github.com/chatd/chatd/internal/logging"
@@ -46,7 +47,7 @@ serves. The installed service (chatd service install) runs this same command.`,
 				OmitTime:   logging.ToJournal(os.Stderr),
 			})
 			if err != nil {
-				return withStatus(2, err)
+				return cliutil.WithCode(2, err)
 			}
 			d := daemon.New(cfg, log)
 			d.SetConfigSource(func() (*config.Config, error) { return config.Load(cmd.Flags()) })

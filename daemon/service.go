@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/paths"
 	"github.com/chatd/chatd/internal/service"
 )
@@ -45,12 +46,12 @@ Exit status: 0 done (status: running); 1 failed (status: failed);
 or no service manager runs here.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return &usageError{msg: fmt.Sprintf("unknown command %q for \"chatd service\" (see chatd service --help)", args[0])}
+				return cliutil.Usagef("unknown command %q for \"chatd service\" (see chatd service --help)", args[0])
 			}
 			return nil
 		},
 		RunE: func(*cobra.Command, []string) error {
-			return &usageError{msg: "chatd service needs a command: install, uninstall, start, stop, restart, status or platform"}
+			return cliutil.Usage(errors.New("chatd service needs a command: install, uninstall, start, stop, restart, status or platform"))
 		},
 	}
 	pf := cmd.PersistentFlags()
@@ -77,11 +78,11 @@ func (f *serviceFlags) options() (service.Options, error) {
 	}
 	cfgFile, err := filepath.Abs(f.config)
 	if err != nil {
-		return service.Options{}, &usageError{msg: "--config: " + err.Error()}
+		return service.Options{}, cliutil.Usagef("--config: %w", err)
 	}
 	o := service.Options{Executable: exe, ConfigFile: cfgFile, User: f.user, Group: f.group}
 	if err := o.Validate(); err != nil {
-		return o, &usageError{msg: err.Error()}
+		return o, cliutil.Usage(err)
 	}
 	return o, nil
 }
@@ -95,7 +96,7 @@ func (f *serviceFlags) manager() (*service.Manager, error) {
 	}
 	m, err := service.NewManager(o)
 	if errors.Is(err, service.ErrNoServiceManager) {
-		return nil, withStatus(exitNotInstalled, fmt.Errorf("%w; run chatd in the foreground instead: %s run --config %s",
+		return nil, cliutil.WithCode(exitNotInstalled, fmt.Errorf("%w; run chatd in the foreground instead: %s run --config %s",
 			err, o.Executable, o.ConfigFile))
 	}
 	return m, err

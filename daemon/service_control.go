@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/service"
 )
 
@@ -22,7 +23,7 @@ func newServiceActionCmd(f *serviceFlags, action, short string) *cobra.Command {
 				return err
 			}
 			if !m.Installed() {
-				return withStatus(exitNotInstalled, fmt.Errorf("the %s service is not installed (chatd service install)", service.Name))
+				return cliutil.WithCode(exitNotInstalled, fmt.Errorf("the %s service is not installed (chatd service install)", service.Name))
 			}
 			run := map[string]func() error{"start": m.Start, "stop": m.Stop, "restart": m.Restart}[action]
 			if err := run(); err != nil {
@@ -54,7 +55,7 @@ func newServiceStatusCmd(f *serviceFlags) *cobra.Command {
 				service.Failed: 1, service.NotInstalled: exitNotInstalled}[st]
 			if code != 0 {
 				// The state is the whole answer: no error line to add.
-				return quietStatus(code)
+				return cliutil.Silent(code)
 			}
 			return nil
 		},
@@ -70,7 +71,7 @@ func newServicePlatformCmd() *cobra.Command {
 			p := service.Detect()
 			if !p.Usable {
 				fmt.Fprintf(cmd.OutOrStdout(), "none: %s\n", p.Why)
-				return quietStatus(exitNotInstalled)
+				return cliutil.Silent(exitNotInstalled)
 			}
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), p.Name)
 			return err
