@@ -46,7 +46,7 @@ Exit status: 0 done (status: running); 1 failed (status: failed);
 or no service manager runs here.`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
-				return cliutil.Usagef("unknown command %q for \"chatd service\" (see chatd service --help)", args[0])
+				return cliutil.Usagef("unknown command %q for \"chatd service\"", args[0])
 			}
 			return nil
 		},
