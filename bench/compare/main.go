@@ -2,7 +2,7 @@
 // run and prints one table: throughput and latency under ping-pong load,
 // 1 MiB messages, idle memory per connection up to the machine's limit,
 // chatctl list with that many clients, and the accept rate, each beside the
-// baseline's figure and the target of issue 5.
+// baseline's figure and its target.
 //
 //	cd bench && go run ./compare           # full run, about 8 minutes
 //	cd bench && go run ./compare -quick    # about 1 minute, indicative only

@@ -1,6 +1,6 @@
 // Package compare runs chatd and the bare baseline server side by side
 // under the same loads — alternately, A B A B, in one run — and reports
-// medians and ratios against the targets of issue 5. It is the logic of
+// medians and ratios against their targets. It is the logic of
 // `go run ./compare` in the bench module.
 package compare
 

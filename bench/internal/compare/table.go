@@ -11,7 +11,7 @@ import (
 	"github.com/chatd/chatd/bench/internal/load"
 )
 
-// The targets of issue 5.
+// The targets chatd is held to against the baseline.
 const (
 	MinThroughputRatio = 0.90                   // chatd msgs/s and MiB/s ≥ this × baseline
 	MaxP99Ratio        = 1.25                   // chatd p99 ≤ this × baseline
