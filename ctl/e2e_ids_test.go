@@ -62,6 +62,9 @@ func TestClientIDsAreNeverReusedWhenStateDirCannotBeWritten(t *testing.T) {
 				if st.ClientIDs.Saved || !strings.Contains(st.ClientIDs.Problem, tc.problem) || !st.ClientIDs.Retrying {
 					t.Fatalf("run %d: status client_ids %+v, want not saved because of %q", run, st.ClientIDs, tc.problem)
 				}
+				if p := st.ClientIDs.Problem; strings.Count(p, dir) > 1 {
+					t.Fatalf("run %d: the problem names the state directory more than once: %q", run, p)
+				}
 				text := ctlOn(t, d, "status").mustOK(t).stdout
 				if !strings.Contains(text, "client IDs:    NOT SAVED since ") || !strings.Contains(text, tc.problem) {
 					t.Fatalf("run %d: chatctl status does not say IDs are not saved:\n%s", run, text)

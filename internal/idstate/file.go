@@ -97,16 +97,16 @@ func writeMark(path string, mark uint64) error {
 		}
 	}()
 	if _, err := tmp.Write(encode(mark)); err != nil {
-		return fmt.Errorf("write %s: %w", tmp.Name(), err)
+		return err // an *fs.PathError: it names the operation and the file
 	}
 	if err := tmp.Chmod(0o640); err != nil {
-		return fmt.Errorf("chmod %s: %w", tmp.Name(), err)
+		return err // an *fs.PathError: it names the operation and the file
 	}
 	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("fsync %s: %w", tmp.Name(), err)
+		return err // an *fs.PathError: it names the operation and the file
 	}
 	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("close %s: %w", tmp.Name(), err)
+		return err // an *fs.PathError: it names the operation and the file
 	}
 	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("rename into place: %w", err)
