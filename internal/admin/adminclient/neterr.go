@@ -19,6 +19,12 @@ import (
 // transportError turns a failure to talk to the socket into one line that
 // says what is wrong and what to do.
 func (c *Client) transportError(err error) error {
+	// The command that leads to the socket said why it failed: that is
+	// the reason, whatever net/http made of the connection's end.
+	var ce *CommandError
+	if errors.As(err, &ce) {
+		return ce
+	}
 	switch {
 	case errors.Is(err, syscall.ENOENT):
 		return fmt.Errorf("cannot reach chatd at %s: no such file (is chatd running?)", c.socket)
