@@ -18,10 +18,12 @@ const completionTimeout = 2 * time.Second
 // completeClientIDs offers the IDs of the clients connected now, each
 // with its address and age, leaving out those already on the line.
 func (a *app) completeClientIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	c, err := a.client()
+	t, err := a.oneTarget("completion")
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
 	}
+	c := t.client
+	defer c.Close()
 	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
 	defer cancel()
 	clients, err := c.Clients(ctx)
