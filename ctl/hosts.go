@@ -169,7 +169,7 @@ func (t target) explain(err error) error {
 	switch {
 	case ce.Status == 255: // ssh's own failure: unreachable, refused, not authenticated
 		if line == "" {
-			line = "ssh failed"
+			return fmt.Errorf("%s: ssh failed with status 255", t.host)
 		}
 		return fmt.Errorf("%s: ssh: %s", t.host, strings.TrimPrefix(line, "ssh: "))
 	case ce.Status == 127 || strings.Contains(line, "command not found"):
