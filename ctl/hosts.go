@@ -140,13 +140,21 @@ type hostResult[T any] struct {
 	err   error // one line that names the host
 }
 
-// queryAll asks every target at once: a slow or unreachable host costs
-// its own time only. The results are in the targets' order.
+// maxConcurrentHosts bounds the ssh processes running at once: a fleet
+// of hundreds must not cost hundreds of processes and logins at once.
+const maxConcurrentHosts = 32
+
+// queryAll asks the targets at once (up to maxConcurrentHosts): a slow or
+// unreachable host costs its own time only. The results are in the
+// targets' order.
 func queryAll[T any](ctx context.Context, ts []target, ask func(context.Context, *adminclient.Client) (T, error)) []hostResult[T] {
 	res := make([]hostResult[T], len(ts))
+	slots := make(chan struct{}, maxConcurrentHosts)
 	var wg sync.WaitGroup
 	for i, t := range ts {
 		wg.Go(func() {
+			slots <- struct{}{}
+			defer func() { <-slots }()
 			v, err := ask(ctx, t.client)
 			res[i] = hostResult[T]{target: t, value: v, err: t.explain(err)}
 		})

@@ -34,9 +34,10 @@ type Client struct {
 	// message that says who may use the socket.
 	Group string
 
-	socket string
-	dial   func(context.Context) (net.Conn, error)
-	http   *http.Client
+	socket     string
+	viaCommand bool // made by NewCommand: socket is the command's name
+	dial       func(context.Context) (net.Conn, error)
+	http       *http.Client
 }
 
 // New returns a client for the admin socket at path. It does not connect
@@ -150,7 +151,7 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 		return apiError(resp.StatusCode, body)
 	}
 	if err := json.Unmarshal(body, out); err != nil {
-		return fmt.Errorf("chatd at %s sent an answer chatctl cannot read; are chatd and chatctl the same version?", c.socket)
+		return fmt.Errorf("chatd%s sent an answer chatctl cannot read; are chatd and chatctl the same version?", c.at())
 	}
 	return nil
 }

@@ -23,9 +23,11 @@ import (
 // a *CommandError.
 func NewCommand(name string, argv []string) *Client {
 	argv = append([]string(nil), argv...)
-	return newClient(name, func(context.Context) (net.Conn, error) {
+	c := newClient(name, func(context.Context) (net.Conn, error) {
 		return dialCommand(name, argv)
 	})
+	c.viaCommand = true
+	return c
 }
 
 // CommandError says that the command a client runs to reach chatd failed:
