@@ -35,6 +35,8 @@ func TestUsageMistakesExit2BeforeAnythingIsSent(t *testing.T) {
 		{[]string{"kick", "--all"}, "stdin is not a terminal: add --yes"},
 		{[]string{"kick", "1", "--reason", "two\nlines"}, "one line"},
 		{[]string{"kick", "1", "--reason", strings.Repeat("x", 201)}, "too long"},
+		{[]string{"kick", "1", "--reason", "hidden\u200bspace"}, "printable"},
+		{[]string{"kick", "--all", "--yes", "--reason", "\u202egnikcik"}, "printable"},
 		{[]string{"list", "extra"}, "unknown command"},
 		{[]string{"list", "-o", "yaml"}, `unknown output format "yaml" (choose table, wide, json)`},
 		{[]string{"status", "-o", "wide"}, `unknown output format "wide" (choose text, json)`},

@@ -17,10 +17,17 @@ const completionTimeout = 2 * time.Second
 
 // completeClientIDs offers the IDs of the clients connected now, each
 // with its address and age, leaving out those already on the line.
+//
+// When chatd cannot be asked it offers nothing, and says so only in
+// cobra's debug log: ShellCompDirectiveError would make cobra's bash
+// script return before it turns off bash's file-name fallback (the
+// script is registered with -o default), so `kick <TAB>` would offer the
+// files of the current directory, none of which is a client ID.
 func (a *app) completeClientIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
 	t, err := a.oneTarget("completion")
 	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		cobra.CompDebugln("chatctl: "+err.Error(), true)
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	c := t.client
 	defer c.Close()
@@ -29,7 +36,7 @@ func (a *app) completeClientIDs(cmd *cobra.Command, args []string, toComplete st
 	clients, err := c.Clients(ctx)
 	if err != nil {
 		cobra.CompDebugln("chatctl: "+err.Error(), true)
-		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	now := time.Now()
 	var out []cobra.Completion

@@ -61,8 +61,9 @@ func TestKickClosesThatConnectionOnly(t *testing.T) {
 	if !slices.Equal(left, want) {
 		t.Fatalf("after the kick: %v, want %v", left, want)
 	}
-	recs := c.LogRecords("client kicked by operator")
-	if len(recs) != 1 || recs[0]["reason"] != "spamming the channel" || recs[0]["by_uid"] != float64(os.Geteuid()) {
+	recs := c.LogRecords("clients kicked by operator")
+	if len(recs) != 1 || recs[0]["reason"] != "spamming the channel" || recs[0]["by_uid"] != float64(os.Geteuid()) ||
+		fmt.Sprint(recs[0]["ids"]) != fmt.Sprintf("[%d]", ids[1]) {
 		t.Errorf("kick log records: %v", recs)
 	}
 }

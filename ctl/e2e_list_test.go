@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -179,5 +180,25 @@ func TestCompletionOffersTheLiveIDs(t *testing.T) {
 	// Shell scripts come from cobra.
 	if out := ctlOn(t, c, "completion", "bash").mustOK(t).stdout; !strings.Contains(out, "__start_chatctl") {
 		t.Errorf("bash completion script:\n%.300s", out)
+	}
+}
+
+// With chatd not running, `kick <TAB>` must offer nothing, not file names:
+// the directive is NoFileComp alone (4). With the error bit (1) set too,
+// cobra's bash script returns early and bash falls back to completing
+// the files of the current directory.
+func TestCompletionWithoutChatdOffersNoFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, socket := range []string{
+		filepath.Join(dir, "nobody-listens.sock"), // chatd not running
+		filepath.Join(dir, "missing", "admin.sock"),
+	} {
+		r := ctl(t, nil, "--socket", socket, "__complete", "kick", "")
+		if r.code != 0 {
+			t.Fatalf("__complete kick with %s: %+v", socket, r)
+		}
+		if r.stdout != ":4\n" {
+			t.Errorf("__complete kick with %s offered %q, want nothing and directive 4 (no files)", socket, r.stdout)
+		}
 	}
 }

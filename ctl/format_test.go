@@ -103,3 +103,27 @@ func TestStatusLines(t *testing.T) {
 		}
 	}
 }
+
+func TestStatusClientIDsLine(t *testing.T) {
+	since := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	for _, c := range []struct {
+		ids  adminapi.ClientIDs
+		want []string
+	}{
+		{adminapi.ClientIDs{StateFile: "/var/lib/chatd/client-ids", Saved: true},
+			[]string{"client IDs:    saved in /var/lib/chatd/client-ids\n"}},
+		{adminapi.ClientIDs{StateFile: "/ro/client-ids", UnsavedSince: &since, Problem: "read-only file system", Retrying: true},
+			[]string{"client IDs:    NOT SAVED since 2026-03-04T05:06:07Z (read-only file system)",
+				"no restart repeats", "keeps trying to save\n"}},
+		{adminapi.ClientIDs{StateFile: "/x/client-ids", Problem: "is a directory"},
+			[]string{"NOT SAVED (is a directory)", "no restart repeats\n"}},
+	} {
+		var b strings.Builder
+		printStatus(&b, adminapi.Status{ClientIDs: c.ids})
+		for _, want := range c.want {
+			if !strings.Contains(b.String(), want) {
+				t.Errorf("%+v: no %q in\n%s", c.ids, want, b.String())
+			}
+		}
+	}
+}

@@ -35,7 +35,14 @@ Each ID gets a result line. The exit status is 3 if any ID was not
 connected.
 
 --all kicks every connected client. On a terminal it asks first, unless
---yes; with stdin not a terminal it needs --yes.`,
+--yes; with stdin not a terminal it needs --yes. Answering anything but
+y or yes kicks nobody and exits 1.
+
+All the clients are kicked in one request and close concurrently: the
+answer comes when all are gone, or after chatd's wait (2 s, its kick
+notice timeout, for all of them together); a client that has not
+finished closing by then, one that does not read, is shown as "still
+closing" and closed by chatd shortly after.`,
 		Example: `  chatctl kick 7
   chatctl kick 7 9 12 --reason "flooding"
   chatctl kick --all --yes --reason "maintenance"`,
@@ -85,66 +92,66 @@ func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// kickIDs kicks the given clients one by one and reports each.
+// kickIDs kicks the given clients in one request and reports each.
 func (o *kickOptions) kickIDs(cmd *cobra.Command, c *adminclient.Client) error {
-	missing := 0
-	for _, id := range o.ids {
-		res, err := c.Kick(cmd.Context(), id, o.reason)
-		var nc *adminclient.NotConnectedError
-		switch {
-		case errors.As(err, &nc):
-			fmt.Fprintf(cmd.ErrOrStderr(), "chatctl: client %d is not connected\n", id)
-			missing++
-		case err != nil:
-			return err
-		default:
-			fmt.Fprintln(cmd.OutOrStdout(), kickedLine(res))
-		}
+	res, err := c.KickMany(cmd.Context(), adminapi.BulkKick{IDs: o.ids, Reason: o.reason})
+	if err != nil {
+		return err
 	}
-	if missing > 0 {
+	if printKickResults(cmd.OutOrStdout(), cmd.ErrOrStderr(), res) > 0 {
 		return cliutil.Silent(exitNotConnected)
 	}
 	return nil
 }
 
-// kickAll kicks every client connected now, after confirmation.
+// kickAll kicks every client connected now, after confirmation, in one
+// request. Declining the confirmation kicks nobody and exits 1.
 func (o *kickOptions) kickAll(cmd *cobra.Command, c *adminclient.Client) error {
-	clients, err := c.Clients(cmd.Context())
-	if err != nil {
-		return err
-	}
 	out := cmd.OutOrStdout()
-	if len(clients) == 0 {
-		fmt.Fprintln(out, "no clients connected")
-		return nil
-	}
 	if !o.yes {
-		question := fmt.Sprintf("Kick all %s? [y/N] ", plural(len(clients), "connected client"))
+		st, err := c.Status(cmd.Context())
+		if err != nil {
+			return err
+		}
+		if st.ClientsConnected == 0 {
+			fmt.Fprintln(out, "no clients connected")
+			return nil
+		}
+		question := fmt.Sprintf("Kick all %s? [y/N] ", plural(st.ClientsConnected, "connected client"))
 		if !confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), question) {
 			return errors.New("aborted: no client was kicked")
 		}
 	}
-	for _, cl := range clients {
-		res, err := c.Kick(cmd.Context(), cl.ID, o.reason)
-		var nc *adminclient.NotConnectedError
-		switch {
-		case errors.As(err, &nc):
-			// It left between the listing and its kick: gone either way.
-			fmt.Fprintf(out, "client %d had already left\n", cl.ID)
-		case err != nil:
-			return err
-		default:
-			fmt.Fprintln(out, kickedLine(res))
-		}
+	res, err := c.KickMany(cmd.Context(), adminapi.BulkKick{All: true, Reason: o.reason})
+	if err != nil {
+		return err
 	}
+	if len(res.Results) == 0 {
+		fmt.Fprintln(out, "no clients connected")
+		return nil
+	}
+	printKickResults(out, cmd.ErrOrStderr(), res)
 	return nil
 }
 
-func kickedLine(res adminapi.KickResult) string {
-	if !res.Disconnected {
-		return fmt.Sprintf("kicked client %d (still closing)", res.ID)
+// printKickResults writes a line per client (the not connected ones on
+// stderr) and returns how many were not connected.
+func printKickResults(out, errOut io.Writer, res adminapi.BulkKickResult) (notConnected int) {
+	w := bufio.NewWriter(out) // thousands of lines: one write, not one each
+	defer w.Flush()
+	for _, r := range res.Results {
+		switch r.Result {
+		case adminapi.KickNotConnected:
+			w.Flush()
+			fmt.Fprintf(errOut, "chatctl: client %d is not connected\n", r.ID)
+			notConnected++
+		case adminapi.KickStillClosing:
+			fmt.Fprintf(w, "kicked client %d (still closing)\n", r.ID)
+		default:
+			fmt.Fprintf(w, "kicked client %d\n", r.ID)
+		}
 	}
-	return fmt.Sprintf("kicked client %d", res.ID)
+	return notConnected
 }
 
 // confirm asks question on w and reads a yes from r.

@@ -90,6 +90,26 @@ func printHostStatus(w io.Writer, res []hostResult[adminapi.Status], format stri
 // statusFormat is a key: value line of the status.
 const statusFormat = "%-14s %s\n"
 
+// clientIDsLine says whether a restart of chatd can repeat no client ID
+// because they are saved, or because they come from the clock meanwhile.
+func clientIDsLine(ids adminapi.ClientIDs) string {
+	if ids.Saved {
+		return "saved in " + ids.StateFile
+	}
+	line := "NOT SAVED"
+	if ids.UnsavedSince != nil {
+		line += " since " + absTime(*ids.UnsavedSince)
+	}
+	if ids.Problem != "" {
+		line += " (" + ids.Problem + ")"
+	}
+	line += "; IDs come from the clock, which no restart repeats"
+	if ids.Retrying {
+		line += "; chatd keeps trying to save"
+	}
+	return line
+}
+
 // printStatus writes the status as aligned key: value lines.
 func printStatus(w io.Writer, st adminapi.Status) error {
 	config := st.ConfigFile
@@ -109,6 +129,7 @@ func printStatus(w io.Writer, st adminapi.Status) error {
 		{"clients total", fmt.Sprint(st.ClientsTotal)},
 		{"bytes in", fmt.Sprintf("%s (%d)", humanBytes(st.BytesIn), st.BytesIn)},
 		{"bytes out", fmt.Sprintf("%s (%d)", humanBytes(st.BytesOut), st.BytesOut)},
+		{"client IDs", clientIDsLine(st.ClientIDs)},
 	}
 	var b strings.Builder
 	for _, l := range lines {

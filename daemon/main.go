@@ -15,9 +15,18 @@ func main() {
 	if err == nil {
 		return
 	}
-	fmt.Fprintln(os.Stderr, "chatd:", err)
+	if !errors.Is(err, errQuiet) {
+		fmt.Fprintln(os.Stderr, "chatd:", err)
+	}
 	os.Exit(exitCode(err))
 }
+
+// errQuiet ends chatd with an exit status and no message, for a command
+// whose output already said everything (service status: "stopped", 3).
+var errQuiet = errors.New("exit status only")
+
+// quietStatus is errQuiet with an exit status.
+func quietStatus(code int) error { return withStatus(code, errQuiet) }
 
 // exitStatus attaches a process exit status to an error.
 type exitStatus struct {

@@ -5,6 +5,7 @@ import (
 
 	"github.com/chatd/chatd/internal/clidocs"
 	"github.com/chatd/chatd/internal/cliutil"
+	"github.com/chatd/chatd/internal/signals"
 )
 
 func newRootCmd() *cobra.Command {
@@ -23,6 +24,11 @@ Run it in the foreground with built-in defaults (127.0.0.1:5605):
 and talk to it with the chat client, nc or telnet.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRun: func(cmd *cobra.Command, _ []string) {
+			if cmd.Annotations[handlesSignals] == "" {
+				signals.Release()
+			}
+		},
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &usageError{msg: err.Error()}

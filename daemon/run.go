@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"os"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -9,7 +11,13 @@ import (
 	"github.com/chatd/chatd/internal/daemon"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/service"
+	"github.com/chatd/chatd/internal/signals"
 )
+
+// handlesSignals marks the command that keeps what package signals
+// catches from the process's first instant; every other command releases
+// the signals to their default behaviour.
+const handlesSignals = "handles-signals"
 
 func newRunCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -21,26 +29,43 @@ SIGHUP reloads the configuration from the same file, environment and flags:
 log.level, max_clients, the timeouts, the greeting and the notices change
 at once without touching connected clients; listen, admin.* and state_dir
 need a restart; an invalid file is rejected and the running config stays.
-The installed service (chatd service install) runs this same command.`,
+A signal that arrives while chatd is still starting is acted on once it
+serves. The installed service (chatd service install) runs this same command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags())
 			if err != nil {
 				return err
 			}
-			log, err := logging.New(os.Stderr, cfg.Log.Format, cfg.Log.Level)
+			// Log lines are queued, never waited for: a stalled or broken
+			// stderr must not hold up clients, the admin API or a stop.
+			log, err := logging.Open(os.Stderr, logging.Options{
+				Format:     cfg.Log.Format,
+				Level:      cfg.Log.Level,
+				QueueLines: logging.DefaultQueueLines,
+				OmitTime:   logging.ToJournal(os.Stderr),
+			})
 			if err != nil {
 				return withStatus(2, err)
 			}
 			d := daemon.New(cfg, log)
 			d.SetConfigSource(func() (*config.Config, error) { return config.Load(cmd.Flags()) })
-			return service.Run(service.Program{
+			err = service.Run(service.Program{
 				Start:  d.Start,
-				Stop:   d.Stop,
+				Stop:   d.Stop,                // writes out the log within the grace
 				Reload: func() { d.Reload() }, // Reload logs its own outcome
 				Log:    log.Logger,
+				// Signals from the first instant, so that one sent
+				// before chatd was ready is acted on once it is.
+				Signals: signals.Caught(),
 			})
+			// After a failed start, what was logged before the error line.
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			log.Close(ctx)
+			return err
 		},
+		Annotations: map[string]string{handlesSignals: "yes"},
 	}
 	config.AddFlags(cmd.Flags())
 	return cmd

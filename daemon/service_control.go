@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -55,7 +54,7 @@ func newServiceStatusCmd(f *serviceFlags) *cobra.Command {
 				service.Failed: 1, service.NotInstalled: exitNotInstalled}[st]
 			if code != 0 {
 				// The state is the whole answer: no error line to add.
-				os.Exit(code)
+				return quietStatus(code)
 			}
 			return nil
 		},
@@ -71,7 +70,7 @@ func newServicePlatformCmd() *cobra.Command {
 			p := service.Detect()
 			if !p.Usable {
 				fmt.Fprintf(cmd.OutOrStdout(), "none: %s\n", p.Why)
-				os.Exit(exitNotInstalled)
+				return quietStatus(exitNotInstalled)
 			}
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), p.Name)
 			return err

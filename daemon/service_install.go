@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"os/user"
 	"strconv"
 	"strings"
 
@@ -38,7 +37,7 @@ below 1024 gives the service CAP_NET_BIND_SERVICE and nothing else.`,
 				return err
 			}
 			o.BindLowPort = lowPort(cfg.Listen)
-			if err := resolveAccount(&o); err != nil {
+			if err := o.ResolveAccount(); err != nil {
 				return err
 			}
 			if m, err = service.NewManager(o); err != nil {
@@ -111,25 +110,4 @@ func lowPort(listen string) bool {
 	}
 	p, err := strconv.Atoi(port)
 	return err == nil && p > 0 && p < 1024
-}
-
-// resolveAccount checks that the user exists and picks its group: the
-// --group given, else a group named like the user.
-func resolveAccount(o *service.Options) error {
-	if o.User == "" {
-		return nil
-	}
-	if _, err := user.Lookup(o.User); err != nil {
-		return fmt.Errorf("user %q does not exist: create it (install.sh does) or pass --user", o.User)
-	}
-	if o.Group != "" {
-		if _, err := user.LookupGroup(o.Group); err != nil {
-			return fmt.Errorf("group %q does not exist: create it or pass another --group", o.Group)
-		}
-		return nil
-	}
-	if _, err := user.LookupGroup(o.User); err == nil {
-		o.Group = o.User
-	}
-	return nil
 }

@@ -4,8 +4,8 @@
 // chatctl list with that many clients, and the accept rate, each beside the
 // baseline's figure and the target of issue 5.
 //
-//	go run ./bench/compare           # full run, about 8 minutes
-//	go run ./bench/compare -quick    # about 1 minute, indicative only
+//	cd bench && go run ./compare           # full run, about 8 minutes
+//	cd bench && go run ./compare -quick    # about 1 minute, indicative only
 //
 // It builds chatd, the baseline, chatbench and chatctl into a temporary
 // directory, starts the servers as child processes on 127.0.0.1:0, runs
@@ -134,7 +134,7 @@ func parseCounts(s string) ([]int, error) {
 }
 
 func commandLine(args []string) string {
-	return strings.TrimSpace("go run ./bench/compare " + strings.Join(args, " "))
+	return strings.TrimSpace("cd bench && go run ./compare " + strings.Join(args, " "))
 }
 
 func allOK(s *compare.Summary) bool {

@@ -3,9 +3,6 @@ package admin
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"net"
-	"net/http"
 	"os/user"
 	"strconv"
 
@@ -83,14 +80,6 @@ type peer struct {
 	err  error
 }
 
-// connContext records the peer credentials of each new connection, once,
-// for every request on it. The kernel took them at connect time, so they
-// cannot be changed by what the peer does later.
-func connContext(ctx context.Context, c net.Conn) context.Context {
-	cred, err := peercred.Get(c)
-	return withPeer(ctx, peer{cred: cred, err: err})
-}
-
 func withPeer(ctx context.Context, p peer) context.Context {
 	return context.WithValue(ctx, credKey{}, p)
 }
@@ -103,30 +92,12 @@ func peerOf(ctx context.Context) peer {
 	return p
 }
 
-// authorize answers 403 to every request from a peer the policy does not
-// allow, before the request reaches any handler.
-func authorize(p policy, log *slog.Logger, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		who := peerOf(r.Context())
-		if who.err != nil {
-			log.Warn("admin request refused: cannot identify the caller", "err", who.err.Error())
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusForbidden, "permission denied: chatd cannot identify the caller")
-			return
-		}
-		ok, err := p.allows(who.cred)
-		if err != nil {
-			log.Debug("admin group membership unknown", "uid", who.cred.UID, "pid", who.cred.PID, "err", err.Error())
-		}
-		if !ok {
-			log.Warn("admin request refused", "uid", who.cred.UID, "pid", who.cred.PID,
-				"method", r.Method, "path", r.URL.Path)
-			// Nothing else will be allowed on this connection either: do
-			// not let it hold one of the admin API's places.
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusForbidden, p.denyUsage)
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
+// sameProcess tells whether two peers are one process (PID 0 where the
+// platform does not say: then one user's connections count as one
+// process; peers chatd cannot identify count as one too).
+func (p peer) sameProcess(q peer) bool {
+	if p.cred == nil || q.cred == nil {
+		return p.cred == nil && q.cred == nil
+	}
+	return p.cred.UID == q.cred.UID && p.cred.PID == q.cred.PID
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
-	"path"
 	"time"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
@@ -16,26 +15,6 @@ import (
 // that a listing right after a kick no longer shows it. The server gives a
 // closing connection 2s to take its notice.
 const kickWait = 3 * time.Second
-
-// routes maps the API's endpoints. Paths must be canonical: net/http would
-// redirect /v1/../x or //v1/status with an HTML body, and an API has no
-// business sending its callers elsewhere.
-func (s *Server) routes() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+adminapi.PathClients, s.listClients)
-	mux.HandleFunc("GET "+adminapi.PathClients+"/{id}", s.getClient)
-	mux.HandleFunc("DELETE "+adminapi.PathClients+"/{id}", s.kickClient)
-	mux.HandleFunc("GET "+adminapi.PathStatus, s.status)
-	mux.HandleFunc("POST "+adminapi.PathReload, s.reload)
-	mux.Handle("GET "+adminapi.PathMetrics, s.metrics)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p := r.URL.Path; p == "" || path.Clean(p) != p {
-			writeError(w, http.StatusNotFound, "no such endpoint: "+p)
-			return
-		}
-		mux.ServeHTTP(w, r)
-	})
-}
 
 func (s *Server) listClients(w http.ResponseWriter, r *http.Request) {
 	infos := s.opts.Clients.Snapshot()
@@ -136,7 +115,22 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		MaxClients:       info.MaxClients,
 		BytesIn:          in,
 		BytesOut:         out,
+		ClientIDs:        s.clientIDs(),
 	})
+}
+
+// clientIDs reports on the saving of client IDs for the status.
+func (s *Server) clientIDs() adminapi.ClientIDs {
+	if s.opts.IDs == nil {
+		return adminapi.ClientIDs{Saved: false, Problem: "client IDs are kept in memory only"}
+	}
+	st := s.opts.IDs()
+	ids := adminapi.ClientIDs{StateFile: st.File, Saved: st.Saved, Problem: st.Problem, Retrying: st.Retrying}
+	if !st.Saved && !st.Since.IsZero() {
+		since := st.Since.UTC()
+		ids.UnsavedSince = &since
+	}
+	return ids
 }
 
 // pathID parses the {id} of the request's path, answering 400 itself when

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/peercred"
 	"github.com/chatd/chatd/internal/registry"
 )
@@ -27,10 +28,9 @@ type fakeConn struct {
 	reg *registry.Registry
 	id  uint64
 
-	mu      sync.Mutex
-	kicked  []string
-	linger  bool // stay registered after a kick (a client slow to close)
-	removed chan struct{}
+	mu     sync.Mutex
+	kicked []string
+	linger bool // stay registered after a kick (a client slow to close)
 }
 
 func (f *fakeConn) Kick(reason string) {
@@ -56,12 +56,14 @@ type fixture struct {
 	counters Counters
 	srv      *Server
 	started  time.Time
+	ids      idstate.State
 }
 
 func newFixture(t *testing.T, group string) *fixture {
 	t.Helper()
 	f := &fixture{t: t, reg: registry.New(nil), conns: map[uint64]*fakeConn{},
-		started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
+		started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
+		ids:     idstate.State{File: "/var/lib/chatd/client-ids", Saved: true}}
 	f.counters = Counters{AcceptErrors: 2, Rejected: 3, ClosedBytesIn: 1000, ClosedBytesOut: 2000,
 		Disconnects: map[string]uint64{"eof": 4, "kicked": 1}}
 	srv, err := newServer(Options{
@@ -74,6 +76,7 @@ func newFixture(t *testing.T, group string) *fixture {
 			return Info{Version: "1.2.3", PID: 4242, StartedAt: f.started, Listen: "127.0.0.1:5605",
 				ConfigFile: "/etc/chatd/chatd.yaml", MaxClients: 100}
 		},
+		IDs: func() idstate.State { return f.ids },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -275,6 +278,8 @@ func TestBadKickRequestsAre400(t *testing.T) {
 		"/v1/clients/1?reason=a&reason=b":                         "more than once",
 		"/v1/clients/1?reason=%zz":                                "malformed query",
 		"/v1/clients/1?reason=" + strings.Repeat("%00", 3) + "ab": "one line",
+		"/v1/clients/1?reason=a%E2%80%A8b":                        "printable",
+		"/v1/clients/1?reason=%E2%80%AEevil":                      "printable",
 	} {
 		if msg := errorOf(t, f.do(root, "DELETE", target, nil), 400); !strings.Contains(msg, want) {
 			t.Errorf("%s: message %q, want it to say %q", target, msg, want)
@@ -343,7 +348,8 @@ func TestStatus(t *testing.T) {
 	want := adminapi.Status{Version: "1.2.3", PID: 4242, StartedAt: f.started, Listen: "127.0.0.1:5605",
 		AdminSocket: "/run/test/admin.sock", ConfigFile: "/etc/chatd/chatd.yaml",
 		ClientsConnected: 1, ClientsTotal: 2, MaxClients: 100,
-		BytesIn: 1000 + 1, BytesOut: 2000 + 2}
+		BytesIn: 1000 + 1, BytesOut: 2000 + 2,
+		ClientIDs: adminapi.ClientIDs{StateFile: "/var/lib/chatd/client-ids", Saved: true}}
 	got := st
 	got.Uptime, got.UptimeSeconds = "", 0
 	if got != want {
@@ -351,6 +357,20 @@ func TestStatus(t *testing.T) {
 	}
 	if st.UptimeSeconds < time.Since(f.started).Seconds()-5 || st.Uptime == "" {
 		t.Fatalf("uptime %q / %v", st.Uptime, st.UptimeSeconds)
+	}
+}
+
+// While client IDs cannot be saved the status says so, since when, why,
+// and whether chatd keeps trying.
+func TestStatusSaysWhenClientIDsAreNotSaved(t *testing.T) {
+	f := newFixture(t, "")
+	since := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	f.ids = idstate.State{File: "/ro/client-ids", Since: since, Problem: "read-only file system", Retrying: true}
+	st := decode[adminapi.Status](t, f.do(root, "GET", "/v1/status", nil))
+	ids := st.ClientIDs
+	if ids.Saved || ids.UnsavedSince == nil || !ids.UnsavedSince.Equal(since) ||
+		ids.Problem != "read-only file system" || !ids.Retrying || ids.StateFile != "/ro/client-ids" {
+		t.Fatalf("client_ids %+v", ids)
 	}
 }
 

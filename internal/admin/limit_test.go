@@ -1,19 +1,16 @@
 package admin
 
 import (
-	"bufio"
-	"encoding/json"
+	"context"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/peercred"
 )
 
@@ -22,8 +19,8 @@ import (
 type limited struct {
 	t        *testing.T
 	sock     string
-	ln       *limitListener
-	accepted chan *limitedConn
+	ln       *connLimit
+	accepted chan *adminConn
 }
 
 func newLimited(t *testing.T, n int) *limited {
@@ -33,7 +30,7 @@ func newLimited(t *testing.T, n int) *limited {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l := &limited{t: t, sock: sock, ln: newLimitListener(raw, n, nil), accepted: make(chan *limitedConn, 16)}
+	l := &limited{t: t, sock: sock, ln: newConnLimit(raw, n, nil), accepted: make(chan *adminConn, 16)}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -42,7 +39,7 @@ func newLimited(t *testing.T, n int) *limited {
 			if err != nil {
 				return
 			}
-			l.accepted <- c.(*limitedConn)
+			l.accepted <- c.(*adminConn)
 		}
 	}()
 	t.Cleanup(func() {
@@ -53,7 +50,7 @@ func newLimited(t *testing.T, n int) *limited {
 }
 
 // dial connects a client and returns it with the server's side.
-func (l *limited) dial() (client net.Conn, server *limitedConn) {
+func (l *limited) dial() (client net.Conn, server *adminConn) {
 	l.t.Helper()
 	c, err := net.Dial("unix", l.sock)
 	if err != nil {
@@ -98,11 +95,10 @@ func TestIdleConnectionsAreClosedToMakeRoom(t *testing.T) {
 	if closedByServer(b, 20*time.Millisecond) || closedByServer(c, 20*time.Millisecond) {
 		t.Fatal("a newer connection was closed")
 	}
-	if sa.startServing() {
-		t.Fatal("a reclaimed connection may still serve a request")
+	if !evicted(context.WithValue(context.Background(), connKey{}, sa)) {
+		t.Fatal("a connection closed to make room may still have a request served")
 	}
 	sa.Close() // its server goroutine closes it too: that frees nothing more
-	sa.Close()
 	if n := l.held(); n != 2 {
 		t.Fatalf("%d places held, want 2", n)
 	}
@@ -118,12 +114,10 @@ func TestIdleConnectionsAreClosedToMakeRoom(t *testing.T) {
 // done is the one closed for it.
 func TestConnectionsBeingServedKeepTheirPlace(t *testing.T) {
 	l := newLimited(t, 2)
-	l.ln.hoard = 100 // the test's connections all come from one process
 	a, sa := l.dial()
 	b, sb := l.dial()
-	if !sa.startServing() || !sb.startServing() {
-		t.Fatal("startServing refused a connection holding a place")
-	}
+	connState(sa, http.StateActive)
+	connState(sb, http.StateActive)
 	c, err := net.Dial("unix", l.sock)
 	if err != nil {
 		t.Fatal(err)
@@ -134,7 +128,7 @@ func TestConnectionsBeingServedKeepTheirPlace(t *testing.T) {
 		t.Fatal("a third connection got a place while two were serving")
 	case <-time.After(50 * time.Millisecond):
 	}
-	sb.doneServing()
+	connState(sb, http.StateIdle)
 	select {
 	case sc := <-l.accepted:
 		defer sc.Close()
@@ -147,110 +141,54 @@ func TestConnectionsBeingServedKeepTheirPlace(t *testing.T) {
 	if closedByServer(a, 20*time.Millisecond) {
 		t.Fatal("the connection still serving was closed")
 	}
+	// An answer that is out (net/http's CloseWrite before its close
+	// delay) frees the place as well.
+	connState(sa, http.StateActive)
+	sa.CloseWrite()
+	sa.l.mu.Lock()
+	busy := sa.busy
+	sa.l.mu.Unlock()
+	if busy {
+		t.Fatal("a connection whose last answer is out still counts as serving")
+	}
 }
 
-// fakeConns builds connections for the choice of whom to close, without
-// sockets.
-type fakeConns struct {
-	l    *limitListener
-	base time.Time
-}
-
-func (f fakeConns) conn(uid uint32, pid int, age int) *limitedConn {
-	c := &limitedConn{l: f.l, since: f.base.Add(-time.Duration(age) * time.Second)}
-	if pid >= 0 {
-		c.cred = &peercred.Cred{UID: uid, PID: pid}
+// Whom a newcomer displaces: the longest idle connection of its own
+// process, so that a process connecting in a loop recycles its own
+// places; else the longest idle of all; never one being served.
+func TestIdlestPrefersTheNewcomersOwnProcess(t *testing.T) {
+	l := newConnLimit(nil, 8, nil)
+	base := time.Now()
+	add := func(uid uint32, pid, age int, busy bool) *adminConn {
+		c := &adminConn{l: l, peer: peer{cred: &peercred.Cred{UID: uid, PID: pid}},
+			since: base.Add(-time.Duration(age) * time.Second), busy: busy}
+		l.conns[c] = struct{}{}
+		return c
 	}
-	return c
-}
-
-func (f fakeConns) add(uid uint32, pid int, age int) *limitedConn {
-	c := f.conn(uid, pid, age)
-	f.l.conns[c] = struct{}{}
-	return c
-}
-
-// The connection closed to make room is, in order: one already answered
-// and only waiting to be closed; an idle one of the newcomer's own
-// process; one of a user or process holding at least two more places
-// than the newcomer's; never one being served, and never one of someone
-// who would be left with fewer places than the newcomer.
-func TestReclaimOrder(t *testing.T) {
-	l := newLimitListener(nil, 8, nil)
-	f := fakeConns{l: l, base: time.Now()}
-	operator := f.add(0, 100, 99)  // root's chatctl, the oldest of all
-	hoarder1 := f.add(0, 200, 5)   // another root process, with three
-	hoarder2 := f.add(0, 200, 7)   // the oldest of the hoarder's
-	hoarder3 := f.add(0, 200, 6)   //
-	member := f.add(1000, 300, 50) // a group member, one connection
-	unknown := f.add(0, -1, 60)    // credentials unknown: a user of its own
-
-	newcomer := f.conn(0, 100, 0) // root's chatctl again
-	if v := l.victimLocked(newcomer); v != operator {
-		t.Fatalf("victim %+v, want the newcomer's own process's idle connection", v.cred)
+	operator := add(0, 100, 50, false)
+	hoarderOld := add(1000, 200, 40, false)
+	hoarderNew := add(1000, 200, 10, false)
+	add(1000, 200, 90, true) // the oldest, but being served
+	for _, tc := range []struct {
+		name     string
+		newcomer peer
+		want     *adminConn
+	}{
+		{"the hoarder recycles its own", peer{cred: &peercred.Cred{UID: 1000, PID: 200}}, hoarderOld},
+		{"the operator displaces the longest idle", peer{cred: &peercred.Cred{UID: 0, PID: 300}}, operator},
+		{"an unidentified peer too", peer{err: errors.New("no credentials")}, operator},
+	} {
+		if got := l.idlest(&adminConn{peer: tc.newcomer}); got != tc.want {
+			t.Errorf("%s: displaces %+v, want %+v", tc.name, got.peer.cred, tc.want.peer.cred)
+		}
 	}
-	newcomer = f.conn(0, 400, 0) // another root chatctl
-	if v := l.victimLocked(newcomer); v != hoarder2 {
-		t.Fatalf("victim %+v, want the hoarder's oldest", v.cred)
+	for c := range l.conns {
+		c.busy = true
 	}
-	newcomer = f.conn(1001, 500, 0) // another member: root holds 4 >= 0+2
-	if v := l.victimLocked(newcomer); v != hoarder2 {
-		t.Fatalf("victim %+v, want the heaviest user's heaviest process's oldest", v.cred)
+	if got := l.idlest(&adminConn{peer: operator.peer}); got != nil {
+		t.Fatalf("with every place serving, %+v may be closed", got.peer.cred)
 	}
-	hoarder3.finished = true
-	hoarder3.serving = true
-	if v := l.victimLocked(newcomer); v != hoarder3 {
-		t.Fatalf("victim %+v, want the one whose answer is out", v.cred)
-	}
-	hoarder3.finished = false
-	for _, c := range []*limitedConn{hoarder1, hoarder2} {
-		c.serving = true
-	}
-	// The hoarder's are all being served; root's operator may go for the
-	// other member, as root holds four places.
-	if v := l.victimLocked(newcomer); v != operator {
-		t.Fatalf("victim %+v, want root's idle one", v.cred)
-	}
-	// The hoarder's newcomer may not take the operator's, the member's or
-	// the unknown peer's single place.
-	if v := l.victimLocked(f.conn(0, 200, 0)); v != nil {
-		t.Fatalf("the hoarder's newcomer may close %+v", v.cred)
-	}
-	// Nor may another root process take a place from a root process with
-	// one (a member, whose user holds one place to root's four, may).
-	if v := l.victimLocked(f.conn(0, 401, 0)); v != nil {
-		t.Fatalf("a process with none may close %+v, whose process holds one", v.cred)
-	}
-	_, _ = member, unknown
-}
-
-// A process that holds a quarter of the places, all being served, is
-// turned away with a JSON 503 at once instead of waiting in line.
-func TestHoarderIsTurnedAway(t *testing.T) {
-	l := newLimited(t, 2)
-	l.ln.hoard = 2
-	_, sa := l.dial()
-	_, sb := l.dial()
-	sa.startServing()
-	sb.startServing()
-	c, err := net.Dial("unix", l.sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	c.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	var e adminapi.Error
-	if resp.StatusCode != 503 || json.Unmarshal(body, &e) != nil || !strings.Contains(e.Error, "too many admin connections") {
-		t.Fatalf("turned away with %d %q", resp.StatusCode, body)
-	}
-	if n := l.held(); n != 2 {
-		t.Fatalf("%d places held, want 2", n)
-	}
+	_ = hoarderNew
 }
 
 // End to end on a real admin server: 200 connections that never send a

@@ -44,6 +44,10 @@ var (
 		"The configured limit on concurrent chat clients.", nil, nil)
 	descStartTime = prometheus.NewDesc("chatd_start_time_seconds",
 		"When chatd started, in seconds since the Unix epoch.", nil, nil)
+	descLogDropped = prometheus.NewDesc("chatd_log_lines_dropped_total",
+		"Log lines lost because the log output (stderr) was too slow or failed.", nil, nil)
+	descIDsSaved = prometheus.NewDesc("chatd_client_ids_saved",
+		"1 while client IDs are saved in state_dir; 0 while they cannot be, and come from a clock-derived floor instead.", nil, nil)
 	descBuildInfo = prometheus.NewDesc("chatd_build_info",
 		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
 )
@@ -55,7 +59,7 @@ type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected,
-		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descBuildInfo} {
+		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descIDsSaved, descBuildInfo} {
 		ch <- d
 	}
 }
@@ -82,6 +86,14 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descSent, out)
 	gauge(descMaxClients, float64(info.MaxClients))
 	gauge(descStartTime, float64(info.StartedAt.UnixNano())/1e9)
+	counter(descLogDropped, counters.LogDropped)
+	if s.opts.IDs != nil {
+		saved := 0.0
+		if s.opts.IDs().Saved {
+			saved = 1
+		}
+		gauge(descIDsSaved, saved)
+	}
 	gauge(descBuildInfo, 1, info.Version)
 }
 
@@ -108,10 +120,6 @@ func (m *monotonicBytes) observe(in, out uint64) (uint64, uint64) {
 // those of live ones. The closed totals are read first, so that a connection ending meanwhile is missed (a dip that
 // monotonicBytes hides) rather than counted twice.
 func (s *Server) byteTotals(counters Counters) (in, out uint64) {
-	in, out = counters.ClosedBytesIn, counters.ClosedBytesOut
-	for _, c := range s.opts.Clients.Snapshot() {
-		in += c.BytesIn
-		out += c.BytesOut
-	}
-	return s.bytes.observe(in, out)
+	live := s.opts.Clients.Totals()
+	return s.bytes.observe(counters.ClosedBytesIn+live.BytesIn, counters.ClosedBytesOut+live.BytesOut)
 }

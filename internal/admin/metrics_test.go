@@ -54,6 +54,7 @@ func TestMetricsReadTheCountersAtScrapeTime(t *testing.T) {
 		labels []string
 		want   float64
 	}{
+		{"chatd_client_ids_saved", nil, 1},
 		{"chatd_connections_current", nil, 2},
 		{"chatd_connections_total", nil, 3},
 		{"chatd_connections_rejected_total", nil, 3},

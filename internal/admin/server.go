@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/registry"
 )
 
@@ -27,8 +28,9 @@ const (
 	writeTimeout   = kickWait + 10*time.Second
 	idleTimeout    = 60 * time.Second
 	maxHeaderBytes = 8 << 10
-	// maxBodyBytes: no endpoint takes a body; a little slack for clients
-	// that send an empty JSON object anyway.
+	// maxBodyBytes: only the bulk kick takes a body (it has a limit of its
+	// own); a little slack for clients that send an empty JSON object to
+	// the others anyway.
 	maxBodyBytes = 1 << 10
 )
 
@@ -36,8 +38,10 @@ const (
 // implements it.
 type Clients interface {
 	Snapshot() []registry.Info
+	Totals() registry.Totals
 	Get(id uint64) (registry.Info, bool)
 	Kick(id uint64, reason string) error
+	KickMany(all bool, ids []uint64, reason string) (kicked []registry.Kicked, missing []uint64)
 	Len() int
 	Total() uint64
 }
@@ -49,6 +53,7 @@ type Counters struct {
 	ClosedBytesIn  uint64 // bytes of connections that have ended
 	ClosedBytesOut uint64
 	Disconnects    map[string]uint64 // by reason, every reason present
+	LogDropped     uint64            // log lines lost to a slow or broken log output
 }
 
 // Info describes the running daemon for the status endpoint and metrics.
@@ -70,6 +75,9 @@ type Options struct {
 	Clients  Clients
 	Counters func() Counters // read at request and scrape time
 	Info     func() Info
+	// IDs reports whether client IDs are being saved; nil for a registry
+	// that keeps them in memory only.
+	IDs func() idstate.State
 	// Reload re-reads the daemon's configuration (POST /v1/reload); nil
 	// answers 501.
 	Reload ReloadFunc
@@ -85,6 +93,7 @@ type Server struct {
 	bytes  monotonicBytes
 
 	metrics http.Handler
+	table   []route
 	http    *http.Server
 	socket  *socketFile
 	served  chan error
@@ -112,16 +121,16 @@ func Start(opts Options) (*Server, error) {
 		s.log.Info("removed stale admin socket left by an earlier chatd", "socket", opts.Socket)
 	}
 	s.socket = own
-	limited := newLimitListener(ln, maxConns, s.log)
+	limited := newConnLimit(ln, maxConns, s.log)
 	s.http = &http.Server{
-		Handler:           limited.serving(s.Handler()),
+		Handler:           s,
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		WriteTimeout:      writeTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
-		ConnContext:       limited.connContext,
-		ConnState:         limited.connState,
+		ConnContext:       connContext,
+		ConnState:         connState,
 		// "OPTIONS *" would otherwise get net/http's own 200, bypassing
 		// the handler and so the authorization of every request.
 		DisableGeneralOptionsHandler: true,
@@ -146,36 +155,8 @@ func newServer(opts Options) (*Server, error) {
 	}
 	s := &Server{opts: opts, log: opts.Log, policy: p}
 	s.metrics = metricsHandler(s)
+	s.table = s.routes()
 	return s, nil
-}
-
-// Handler is the whole API with its protections, in the order a request
-// meets them: the caller's credentials, the body limit, then the routes,
-// with net/http's own errors turned into JSON.
-func (s *Server) Handler() http.Handler {
-	return authorize(s.policy, s.log, limitBody(jsonErrors(s.routes())))
-}
-
-// limitBody refuses request bodies larger than maxBodyBytes (413) and
-// bodies of undeclared length (411): no endpoint reads a body, so one
-// that streams on must not reach a handler that acts (a kick) while
-// net/http drains it. The connection is closed rather than drained.
-func limitBody(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength < 0 {
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusLengthRequired, "request bodies must declare their length (the admin API takes none)")
-			return
-		}
-		if r.ContentLength > maxBodyBytes {
-			w.Header().Set("Connection", "close")
-			writeError(w, http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body too large (%d bytes; the admin API takes at most %d)", r.ContentLength, maxBodyBytes))
-			return
-		}
-		r.Body = http.MaxBytesReader(w, r.Body, maxBodyBytes)
-		next.ServeHTTP(w, r)
-	})
 }
 
 // Shutdown stops accepting, waits for requests in progress until ctx ends,

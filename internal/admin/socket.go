@@ -10,6 +10,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/internal/lockfile"
 	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/peercred"
 )
@@ -32,11 +33,19 @@ func (e *InUseError) Error() string {
 }
 
 // socketFile is the admin socket this process created, identified by its
-// inode so that it is removed at exit only if it is still ours.
+// inode so that it is removed at exit only if it is still ours, and the
+// lock beside it that says it is ours.
 type socketFile struct {
 	path     string
 	dev, ino uint64
+	lock     *lockfile.File
 }
+
+// lockPath is the lock file beside the socket. Whoever holds it owns the
+// socket: only the holder may clear a stale socket and listen there.
+// Without it, two chatd starting together could both find the old socket
+// dead, and the second would remove the first one's new, live socket.
+func lockPath(socket string) string { return socket + ".lock" }
 
 // listenSocket prepares the socket's directory, clears a stale socket, and
 // listens at path with the given mode and group (gid < 0: leave the
@@ -45,8 +54,17 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 	if err := prepareDir(filepath.Dir(path), gid); err != nil {
 		return nil, nil, false, err
 	}
+	lock, err := lockfile.Acquire(lockPath(path))
+	var held *lockfile.HeldError
+	if errors.As(err, &held) {
+		return nil, nil, false, &InUseError{Path: path, PID: held.PID}
+	}
+	if err != nil {
+		return nil, nil, false, fmt.Errorf("admin socket %s: %w", path, err)
+	}
 	removedStale, err = clearStale(path)
 	if err != nil {
+		lock.Release()
 		return nil, nil, false, err
 	}
 	// The socket is created with the process umask and then chmod'ed:
@@ -54,6 +72,7 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 	// request is authorized by its peer credentials in any case.
 	ln, err = net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
 	if err != nil {
+		lock.Release()
 		return nil, nil, removedStale, fmt.Errorf("listen on admin socket %s: %w", path, neterr.Cause(err))
 	}
 	// Removal is ours to do, by inode: net's unlink-on-close goes by path
@@ -62,6 +81,7 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 	fail := func(err error) (*net.UnixListener, *socketFile, bool, error) {
 		ln.Close()
 		os.Remove(path)
+		lock.Release()
 		return nil, nil, removedStale, err
 	}
 	if err := os.Chmod(path, mode); err != nil {
@@ -77,7 +97,7 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 		return fail(fmt.Errorf("admin socket %s: %w", path, neterr.Cause(err)))
 	}
 	st := fi.Sys().(*syscall.Stat_t)
-	return ln, &socketFile{path: path, dev: uint64(st.Dev), ino: uint64(st.Ino)}, removedStale, nil
+	return ln, &socketFile{path: path, dev: uint64(st.Dev), ino: uint64(st.Ino), lock: lock}, removedStale, nil
 }
 
 // prepareDir creates the socket's directory 0750 (group gid, if set) when
@@ -171,8 +191,16 @@ func clearStale(path string) (removed bool, err error) {
 }
 
 // remove deletes the socket if the file at its path is still the one this
-// process created.
+// process created, then gives up the lock.
 func (f *socketFile) remove() error {
+	err := f.removeSocket()
+	if lerr := f.lock.Release(); lerr != nil {
+		return errors.Join(err, lerr)
+	}
+	return err
+}
+
+func (f *socketFile) removeSocket() error {
 	fi, err := os.Lstat(f.path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) {

@@ -1,7 +1,6 @@
 package chatclient
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/neterr"
+	"github.com/chatd/chatd/internal/protocol"
 )
 
 // Exit codes returned by Run: the statuses all chatd's programs share,
@@ -38,8 +38,9 @@ const (
 )
 
 // ClosePhrase is what a client sends to have the server close the
-// connection. The server answers the bytes before it and then closes.
-const ClosePhrase = "CLOSE SOCKET"
+// connection. The server answers the bytes before it and then closes
+// (see package protocol).
+const ClosePhrase = protocol.Close
 
 // Default timeouts.
 const (
@@ -278,20 +279,16 @@ func (s *session) halfClose() error {
 	return s.conn.CloseWrite()
 }
 
-// sendPhraseAware sends p, watching for the close phrase across calls via
-// *tail. If p completes the phrase, only the bytes up to its end are sent
+// sendPhraseAware sends p, watching for the close phrase across calls
+// with m. If p completes the phrase, only the bytes up to its end are sent
 // (the server ignores the rest, and bytes arriving after it closed would
 // only earn a reset) and found is true.
-func (s *session) sendPhraseAware(p []byte, tail *[]byte) (found bool, err error) {
-	joined := append(append([]byte(nil), *tail...), p...)
-	if i := bytes.Index(joined, []byte(ClosePhrase)); i >= 0 {
-		end := i + len(ClosePhrase) - len(*tail)
+func (s *session) sendPhraseAware(p []byte, m *protocol.Matcher) (found bool, err error) {
+	if end, ok := m.Find(p); ok {
 		s.markClosing(true)
 		_, err = s.conn.Write(p[:end])
 		return true, err
 	}
-	keep := min(len(joined), len(ClosePhrase)-1)
-	*tail = append((*tail)[:0], joined[len(joined)-keep:]...)
 	_, err = s.conn.Write(p)
 	return false, err
 }
@@ -299,11 +296,11 @@ func (s *session) sendPhraseAware(p []byte, tail *[]byte) (found bool, err error
 // sendInput copies r to the server until r ends or the phrase was sent.
 func (s *session) sendInput(r io.Reader) inputResult {
 	buf := make([]byte, 32*1024)
-	var tail []byte
+	var phrase protocol.Matcher
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			found, werr := s.sendPhraseAware(buf[:n], &tail)
+			found, werr := s.sendPhraseAware(buf[:n], &phrase)
 			if werr != nil {
 				return inputResult{kind: inputSendError, err: werr}
 			}

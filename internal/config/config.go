@@ -39,6 +39,7 @@ type Config struct {
 type Notices struct {
 	Kick       string `mapstructure:"kick" yaml:"kick"`
 	Shutdown   string `mapstructure:"shutdown" yaml:"shutdown"`
+	Idle       string `mapstructure:"idle" yaml:"idle"`
 	ServerFull string `mapstructure:"server_full" yaml:"server_full"`
 }
 
@@ -77,6 +78,7 @@ func Defaults() Config {
 		Notices: Notices{
 			Kick:       "*** kicked by operator: {reason}",
 			Shutdown:   "*** server shutting down",
+			Idle:       "*** idle too long, disconnected",
 			ServerFull: "*** server full, try again later",
 		},
 		StateDir: paths.StateDir(),

@@ -32,6 +32,7 @@ var keys = []key{
 	{"greeting", "", "", live, nil},
 	{"notices.kick", "", "", live, nil},
 	{"notices.shutdown", "", "", live, nil},
+	{"notices.idle", "", "", live, nil},
 	{"notices.server_full", "", "", live, nil},
 	{"state_dir", "state-dir", "directory for persistent state", restart, usableDir},
 	{"admin.socket", "admin-socket", "admin API Unix socket path", restart, socketPath},

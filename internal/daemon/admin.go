@@ -2,8 +2,12 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"syscall"
 	"time"
 
 	"github.com/chatd/chatd/internal/admin"
@@ -18,6 +22,7 @@ const adminStopTimeout = 2 * time.Second
 // startAdmin serves the admin API on the configured Unix socket.
 func (d *Daemon) startAdmin() error {
 	cfg := d.Config()
+	made := missingDirs(filepath.Dir(cfg.Admin.Socket))
 	srv, err := admin.Start(admin.Options{
 		Socket:   cfg.Admin.Socket,
 		Mode:     cfg.Admin.SocketMode(),
@@ -25,23 +30,27 @@ func (d *Daemon) startAdmin() error {
 		Clients:  d.reg,
 		Counters: d.adminCounters,
 		Info:     d.adminInfo,
+		IDs:      d.ids.State,
 		Reload:   d.adminReload,
 		Log:      d.log.Logger,
 	})
 	if err != nil {
+		removeEmptyDirs(made)
 		return fmt.Errorf("admin API: %w", err)
 	}
 	d.mu.Lock()
 	d.admin = srv
+	d.adminDirs = made
 	d.mu.Unlock()
 	return nil
 }
 
-// stopAdmin stops the admin API and removes its socket.
+// stopAdmin stops the admin API and removes its socket, and the
+// directories chatd made for it if nothing else is in them.
 func (d *Daemon) stopAdmin() {
 	d.mu.Lock()
-	srv := d.admin
-	d.admin = nil
+	srv, made := d.admin, d.adminDirs
+	d.admin, d.adminDirs = nil, nil
 	d.mu.Unlock()
 	if srv == nil {
 		return
@@ -50,6 +59,37 @@ func (d *Daemon) stopAdmin() {
 	defer cancel()
 	if err := srv.Shutdown(ctx); err != nil {
 		d.log.Warn("admin API shutdown", "err", err.Error())
+	}
+	removeEmptyDirs(made)
+}
+
+// missingDirs lists dir and those of its parents that do not exist yet,
+// innermost first: what listening on a socket in dir will create. A
+// non-root chatd's default socket directory (/tmp/chatd-UID without
+// XDG_RUNTIME_DIR) is one, and nothing else removes it.
+func missingDirs(dir string) []string {
+	var missing []string
+	for {
+		if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) {
+			return missing
+		}
+		missing = append(missing, dir)
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return missing
+		}
+		dir = parent
+	}
+}
+
+// removeEmptyDirs removes dirs, innermost first, stopping at the first
+// that is not empty: another chatd's socket, or a file someone put there,
+// keeps it and its parents.
+func removeEmptyDirs(dirs []string) {
+	for _, dir := range dirs {
+		if syscall.Rmdir(dir) != nil { // never a file put in its place
+			return
+		}
 	}
 }
 
@@ -63,6 +103,7 @@ func (d *Daemon) adminCounters() admin.Counters {
 		ClosedBytesIn:  in,
 		ClosedBytesOut: out,
 		Disconnects:    make(map[string]uint64, len(server.Reasons)),
+		LogDropped:     d.log.Dropped(),
 	}
 	for _, r := range server.Reasons {
 		c.Disconnects[string(r)] = st.Disconnects(r)

@@ -24,6 +24,7 @@ import (
 // Daemon is one running chatd.
 type Daemon struct {
 	log *logging.Logger
+	ids *idstate.Source
 	reg *registry.Registry
 	srv *server.Server
 
@@ -33,15 +34,20 @@ type Daemon struct {
 	ln      net.Listener
 	served  chan error
 	admin   *admin.Server
+	// adminDirs are the directories chatd made for the admin socket, to
+	// remove at exit when empty.
+	adminDirs []string
 
 	reload reloadState
 }
 
 // New prepares a daemon; nothing listens until Start.
 func New(cfg *config.Config, log *logging.Logger) *Daemon {
-	reg := registry.New(idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger))
+	ids := idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger)
+	reg := registry.New(ids)
 	return &Daemon{
 		log: log,
+		ids: ids,
 		reg: reg,
 		srv: newServer(reg, log, cfg),
 		cfg: cfg,
@@ -62,6 +68,7 @@ func settingsOf(cfg *config.Config) server.Settings {
 		Greeting:     cfg.Greeting,
 		KickNotice:   cfg.Notices.Kick,
 		ShutdownNote: cfg.Notices.Shutdown,
+		IdleNotice:   cfg.Notices.Idle,
 		FullNotice:   cfg.Notices.ServerFull,
 	}
 }
@@ -70,6 +77,9 @@ func settingsOf(cfg *config.Config) server.Settings {
 // the background. It does not block. If the admin socket cannot be set up
 // (another chatd serves it, say), nothing is left listening.
 func (d *Daemon) Start() error {
+	if err := d.ids.Err(); err != nil {
+		return err
+	}
 	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
 		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
 	}}
@@ -148,6 +158,28 @@ func (d *Daemon) Stop() error {
 	if err != nil {
 		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())
 	}
+	d.ids.Close()
 	d.log.Info("chatd stopped")
+	d.flushLog(ctx)
 	return nil
+}
+
+// Bounds on writing out the log at the end of Stop: what the remaining
+// grace allows, but never more than maxLogFlush (a stuck stderr must not
+// turn a quick stop into a slow one) and at least minLogFlush (a drain
+// that used all its grace still gets its last lines out to a working log).
+const (
+	maxLogFlush = time.Second
+	minLogFlush = 100 * time.Millisecond
+)
+
+// flushLog writes out the queued log lines within the bounds above.
+func (d *Daemon) flushLog(grace context.Context) {
+	bound := maxLogFlush
+	if deadline, ok := grace.Deadline(); ok {
+		bound = min(bound, max(minLogFlush, time.Until(deadline)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), bound)
+	defer cancel()
+	d.log.Close(ctx)
 }

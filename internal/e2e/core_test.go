@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -20,37 +21,20 @@ import (
 // oracle is the expected answer to a whole stream without the close phrase.
 func oracle(b []byte) []byte { return cases.Upper(language.Und).Bytes(b) }
 
-// randomPayload mixes ASCII, multi-byte UTF-8 and raw binary, never
-// containing the close phrase.
-func randomPayload(r *rand.Rand, n int) []byte {
-	pieces := []string{"hello ", "straße ", "ﬁne ", "γειά ", "日本語 ", "😀 ", "\r\n", "\x00", "\xff\xfe", "é"}
-	var b bytes.Buffer
-	for b.Len() < n {
-		switch r.IntN(3) {
-		case 0:
-			b.WriteString(pieces[r.IntN(len(pieces))])
-		case 1:
-			for range r.IntN(16) {
-				b.WriteByte(byte('a' + r.IntN(26)))
-			}
-		default:
-			for range r.IntN(8) {
-				b.WriteByte(byte(r.IntN(256)))
-			}
-		}
-	}
-	return bytes.ReplaceAll(b.Bytes(), []byte("CLOSE SOCKET"), []byte("close socket"))
-}
-
 func TestFiveHundredConcurrentClientsGetExactAnswers(t *testing.T) {
 	d := testbin.StartChatd(t, testbin.Options{})
-	const clients = 500
+	clients := 500
+	if testing.Short() {
+		clients = 50 // the quick loop: still many at once, in seconds
+	}
 	// Connect everyone first: 500 goroutines computing oracles on two
 	// cores would otherwise starve their own dials past any timeout.
 	conns := dialAll(t, d.Addr, clients)
 	runClients(t, clients, func(i int, r *rand.Rand) error {
-		payload := randomPayload(r, 4<<10+r.IntN(60<<10))
-		want := oracle(payload)
+		// Payloads with a known answer (see payloadWithOracle): computing
+		// the answer with the full-Unicode oracle here, under -race, cost
+		// more than chatd's work.
+		payload, want := payloadWithOracle(r, 4<<10+r.IntN(60<<10))
 		c := conns[i]
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(2 * time.Minute))
@@ -79,6 +63,68 @@ func firstDiff(a, b []byte) int {
 		}
 	}
 	return min(len(a), len(b))
+}
+
+// Every read is answered at once, a possible start of the close phrase
+// included: a request/response client that waits for as many bytes as it
+// sent gets them all without sending more.
+func TestEveryReadIsAnsweredAtOnce(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{})
+	c := d.Dial()
+	defer c.Close()
+	c.SetNoDelay(true)
+	for _, step := range [][2]string{
+		{"MAGIC", "MAGIC"}, {"C", "C"}, {"abc", "ABC"}, {"CLOSE SOCKE", "CLOSE SOCKE"},
+		{"straße", "STRASSE"}, {"\xe2\x82", ""}, {"\xac", "€"},
+	} {
+		c.Write([]byte(step[0]))
+		if step[1] == "" {
+			continue // a cut character waits for its last byte
+		}
+		if got, err := testbin.ReadFull(c, len(step[1]), 5*time.Second); err != nil || string(got) != step[1] {
+			t.Fatalf("sent %q: got %q, %v; want %q at once", step[0], got, err, step[1])
+		}
+	}
+	// The phrase, split, still closes the connection.
+	c.Write([]byte("CLOSE SO"))
+	if got, err := testbin.ReadFull(c, 8, 5*time.Second); err != nil || string(got) != "CLOSE SO" {
+		t.Fatalf("first part of the phrase: got %q, %v", got, err)
+	}
+	c.Write([]byte("CKET and after"))
+	if rest, err := testbin.ReadAll(c, 5*time.Second); err != nil || len(rest) != 0 {
+		t.Fatalf("after the rest of the phrase: %q, %v (want a clean EOF)", rest, err)
+	}
+}
+
+// When chatd ends a connection itself, the held bytes of a cut character
+// go out unchanged and the notice starts on a line of its own, so that
+// `MAGIC` then a kick is `MAGIC\n*** kicked…`, which chat recognises.
+func TestServerNoticesStartOnTheirOwnLine(t *testing.T) {
+	d := testbin.StartChatd(t, testbin.Options{Config: "idle_timeout: 1s\n"})
+	kicked, idle := d.Dial(), d.Dial()
+	defer kicked.Close()
+	defer idle.Close()
+	kicked.Write([]byte("MAGIC\xe2\x82"))
+	if got, err := testbin.ReadFull(kicked, 5, 5*time.Second); err != nil || string(got) != "MAGIC" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	idle.Write([]byte("zzz"))
+	if got, err := testbin.ReadFull(idle, 3, 5*time.Second); err != nil || string(got) != "ZZZ" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	ids := adminIDs(t, d.Socket)
+	if len(ids) != 2 {
+		t.Fatalf("clients %v, want 2", ids)
+	}
+	if _, _, err := chatctl(t, d.Socket, "kick", strconv.FormatUint(ids[0], 10), "--reason", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := testbin.ReadAll(kicked, 5*time.Second); err != nil || string(rest) != "\xe2\x82\n*** kicked by operator: test\n" {
+		t.Fatalf("kicked client got %q, %v", rest, err)
+	}
+	if rest, err := testbin.ReadAll(idle, 10*time.Second); err != nil || string(rest) != "\n*** idle too long, disconnected\n" {
+		t.Fatalf("idle client got %q, %v", rest, err)
+	}
 }
 
 // The assignment's scenario: client 1 chats and leaves with CLOSE SOCKET;
@@ -111,11 +157,27 @@ func TestAssignmentScenario(t *testing.T) {
 	}
 }
 
+// TestNeverReadingClientIsDroppedOthersKeepLatency: a client that sends
+// and never reads is dropped for write-timeout while another client keeps
+// getting prompt answers.
+//
+// chatd's write timeout runs while one of its writes waits for room in the
+// socket, which holds only as long as the never-reading client's receive
+// window, once closed, stays closed. With the kernel's default receive
+// buffer it does. A tiny one (SO_RCVBUF of 4 KiB, as this test once used)
+// is smaller than loopback's 64 KiB segments: the kernel prunes the
+// client's queue and drops segments (TcpExtRcvPruned, TCPRcvQDrop in
+// nstat), so the connection creeps forward on TCP's retransmission and
+// zero-window-probe timers, whose backoff reaches seconds on a loaded
+// machine; chatd's write then completes before its deadline, chatd waits
+// in read with nothing pending, and no write timeout can fire (seen: 20 s
+// stalls with bytes in = bytes out).
 func TestNeverReadingClientIsDroppedOthersKeepLatency(t *testing.T) {
-	d := testbin.StartChatd(t, testbin.Options{Config: "write_timeout: 2s\n"})
+	const writeTimeout = 2 * time.Second
+	d := testbin.StartChatd(t, testbin.Options{Config: fmt.Sprintf("write_timeout: %v\n", writeTimeout)})
 	slow := d.Dial()
 	defer slow.Close()
-	slow.SetReadBuffer(4096)
+	// The kernel's default receive buffer, not a small one: see above.
 	go func() {
 		chunk := bytes.Repeat([]byte("z"), 64<<10)
 		slow.SetWriteDeadline(time.Now().Add(30 * time.Second))
@@ -140,9 +202,10 @@ func TestNeverReadingClientIsDroppedOthersKeepLatency(t *testing.T) {
 		}
 		worst = max(worst, time.Since(start))
 	}
-	// A generous bound: the point is that the good client is never held
-	// up for anything like the write timeout.
-	if worst > time.Second {
+	// A good client held up behind the stuck one would wait until that
+	// write timed out; anything shorter is this machine's own delay,
+	// which the test does not bound.
+	if worst >= writeTimeout {
 		t.Fatalf("good client's slowest round trip was %v while another client was stuck", worst)
 	}
 }

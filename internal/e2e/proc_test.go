@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"strconv"
@@ -37,17 +36,4 @@ func openFDs(t *testing.T, pid int) int {
 		t.Fatalf("read /proc/%d/fd: %v", pid, err)
 	}
 	return len(ents)
-}
-
-// threadsOf counts a process's OS threads.
-func threadsOf(t *testing.T, pid int) int {
-	t.Helper()
-	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	for _, line := range bytes.Split(b, []byte("\n")) {
-		if v, ok := bytes.CutPrefix(line, []byte("Threads:")); ok {
-			n, _ := strconv.Atoi(string(bytes.TrimSpace(v)))
-			return n
-		}
-	}
-	return 0
 }

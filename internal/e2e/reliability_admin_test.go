@@ -328,6 +328,8 @@ func TestAdminSocketModeAndGroupAsConfigured(t *testing.T) {
 			if dst := di.Sys().(*syscall.Stat_t); di.Mode().Perm() != 0o750 || dst.Gid != gid {
 				t.Fatalf("socket directory %v gid %d; want 0750 gid %d", di.Mode().Perm(), dst.Gid, gid)
 			}
+			// The line may still be in the log pipe.
+			d.WaitLog("admin API listening", 5*time.Second)
 			recs := d.LogRecords("admin API listening")
 			if len(recs) != 1 || recs[0]["mode"] != c.mode || recs[0]["group"] != c.group {
 				t.Fatalf("listening log records %v", recs)
@@ -732,6 +734,7 @@ func chunked10MiB() io.Reader {
 }
 
 func TestAdminSurvivesMalformedHTTPAndHugeBodies(t *testing.T) {
+	skipIfShort(t, "10 MiB bodies and many malformed requests")
 	d := testbin.StartChatd(t, testbin.Options{})
 	w := watchChat(t, d, 10)
 	id := strconv.FormatUint(w.ids[0], 10)
@@ -880,6 +883,7 @@ func closedByPeer(conns []net.Conn) int {
 // silent, half idle after a request, tie up neither the admin API nor
 // chat, and cost chatd a bounded number of descriptors.
 func TestAdminSurvivesAThousandIdleConnections(t *testing.T) {
+	skipIfShort(t, "1,000 idle admin connections")
 	d := testbin.StartChatd(t, testbin.Options{})
 	w := watchChat(t, d, 10)
 	baseFDs := openFDs(t, d.Pid())
@@ -946,6 +950,7 @@ func TestAdminSurvivesAThousandIdleConnections(t *testing.T) {
 // time and never finish, and come back when cut off, tie up neither the
 // admin API nor chat.
 func TestAdminSurvivesSlowHeaderClients(t *testing.T) {
+	skipIfShort(t, "seconds of slow-header clients")
 	d := testbin.StartChatd(t, testbin.Options{})
 	w := watchChat(t, d, 10)
 	baseFDs := openFDs(t, d.Pid())

@@ -42,6 +42,37 @@ func readToFIN(c *net.TCPConn) ([]byte, error) {
 	return out.Bytes(), err
 }
 
+// readToFINSignalling is readToFIN that closes reached once n bytes have
+// been read (at once when n is 0).
+func readToFINSignalling(c *net.TCPConn, n int, reached chan<- struct{}) ([]byte, error) {
+	var out []byte
+	buf := make([]byte, 32<<10)
+	signalled := false
+	for {
+		if !signalled && len(out) >= n {
+			close(reached)
+			signalled = true
+		}
+		k, err := c.Read(buf)
+		out = append(out, buf[:k]...)
+		if errors.Is(err, io.EOF) {
+			if !signalled {
+				close(reached)
+			}
+			return out, nil
+		}
+		if err != nil {
+			if !signalled {
+				close(reached)
+			}
+			if errors.Is(err, syscall.ECONNRESET) {
+				return out, fmt.Errorf("connection reset instead of FIN after %d bytes", len(out))
+			}
+			return out, err
+		}
+	}
+}
+
 // runClients runs n clients at once, each with its own seeded generator,
 // and reports every failure.
 func runClients(t *testing.T, n int, client func(i int, r *rand.Rand) error) {
@@ -75,9 +106,7 @@ func runClients(t *testing.T, n int, client func(i int, r *rand.Rand) error) {
 // equal the oracle byte for byte. Payloads are generated and checked as a
 // stream, so the test holds only what is in flight, not 2 GiB.
 func TestNoDataLossThousandClientsMiBEach(t *testing.T) {
-	if testing.Short() {
-		t.Skip("long: 1 GiB through chatd")
-	}
+	skipIfShort(t, "1 GiB through chatd")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
 	const clients = 1000
 	const perClient = 1 << 20
@@ -210,15 +239,22 @@ func verifyStream(c *net.TCPConn, exp *expected) (int64, error) {
 }
 
 // Suite 1b: the close phrase at a random offset, split at every position
-// across writes: the answer is exactly the uppercase of what precedes it,
-// and the connection ends with FIN.
+// across writes. The first part of the phrase is answered at once, like
+// any byte; the write that completes the phrase gets nothing more; the
+// answer is exactly the uppercase of what precedes the phrase plus that
+// first part (none when the phrase came whole), and the connection ends
+// with FIN.
 func TestNoDataLossClosePhraseSplitEverywhere(t *testing.T) {
+	skipIfShort(t, "1,000 clients with up to 128 KiB each")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
 	const phrase = "CLOSE SOCKET"
 	runClients(t, 1000, func(i int, r *rand.Rand) error {
 		before, want := payloadWithOracle(r, r.IntN(128<<10))
 		after, _ := payloadWithOracle(r, r.IntN(4<<10))
 		split := i % (len(phrase) + 1) // 0..12: every split point, including none
+		if split < len(phrase) {
+			want = append(want, phrase[:split]...)
+		}
 		nc, err := net.DialTimeout("tcp", d.Addr, 30*time.Second)
 		if err != nil {
 			return err
@@ -227,11 +263,21 @@ func TestNoDataLossClosePhraseSplitEverywhere(t *testing.T) {
 		defer c.Close()
 		c.SetNoDelay(true)
 		c.SetDeadline(time.Now().Add(2 * time.Minute))
+		answered := make(chan struct{}) // closed once want is all read
 		werr := make(chan error, 1)
 		go func() {
 			err := sendInRandomChunks(c, r, before, 64<<10)
 			if err == nil && split > 0 {
 				_, err = c.Write([]byte(phrase[:split]))
+			}
+			if err == nil && split < len(phrase) {
+				// Everything so far is answered without waiting for the
+				// rest of the phrase.
+				select {
+				case <-answered:
+				case <-time.After(time.Minute):
+					err = errors.New("the bytes before the rest of the phrase were not all answered")
+				}
 			}
 			if err == nil {
 				// What follows the phrase may be refused once the
@@ -240,16 +286,16 @@ func TestNoDataLossClosePhraseSplitEverywhere(t *testing.T) {
 			}
 			werr <- err
 		}()
-		got, err := readToFIN(c)
+		got, err := readToFINSignalling(c, len(want), answered)
 		if err != nil {
 			return err
 		}
 		if err := <-werr; err != nil {
-			return fmt.Errorf("write before the phrase: %w", err)
+			return fmt.Errorf("split %d: %w (%d of %d bytes answered)", split, err, len(got), len(want))
 		}
 		if !bytes.Equal(got, want) {
-			return fmt.Errorf("split %d: answer (%d bytes) differs from the uppercase of the %d bytes before the phrase at byte %d",
-				split, len(got), len(before), firstDiff(got, want))
+			return fmt.Errorf("split %d: answer (%d bytes) differs from the uppercase of the %d bytes before the phrase and its first %d at byte %d",
+				split, len(got), len(before), split, firstDiff(got, want))
 		}
 		return nil
 	})

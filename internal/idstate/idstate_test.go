@@ -2,6 +2,7 @@ package idstate
 
 import (
 	"bytes"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,17 +52,22 @@ func TestFirstStartCountsFromOneAndReservesABlock(t *testing.T) {
 	if got := mark(t, dir); got != 9 {
 		t.Fatalf("mark after open = %d, want 9 (IDs 1-8 reserved before any is handed out)", got)
 	}
-	for want := uint64(1); want <= 8; want++ {
+	for want := uint64(1); want <= 3; want++ {
 		if got := s.Next(); got != want {
 			t.Fatalf("Next = %d, want %d", got, want)
 		}
 	}
+	s.settle()
 	if got := mark(t, dir); got != 9 {
-		t.Fatalf("mark changed within the block: %d", got)
+		t.Fatalf("mark changed with more than half the block left: %d", got)
 	}
-	if got := s.Next(); got != 9 {
-		t.Fatalf("Next = %d, want 9", got)
+	for want := uint64(4); want <= 9; want++ {
+		if got := s.Next(); got != want {
+			t.Fatalf("Next = %d, want %d", got, want)
+		}
 	}
+	// The next block was saved ahead, once half of the first was used.
+	s.settle()
 	if got := mark(t, dir); got != 17 {
 		t.Fatalf("mark after crossing the block = %d, want 17", got)
 	}
@@ -88,6 +94,7 @@ func TestRestartNeverRepeats(t *testing.T) {
 			}
 			seen[id], last = true, id
 		}
+		s.Close() // the next run's Open needs the directory's lock
 	}
 }
 
@@ -118,6 +125,7 @@ func TestConcurrentNextIsUniqueAndIncreasingPerCaller(t *testing.T) {
 		}()
 	}
 	wg.Wait()
+	s.settle()
 	if len(all) != workers*each {
 		t.Fatalf("%d distinct IDs, want %d", len(all), workers*each)
 	}
@@ -155,6 +163,7 @@ func TestCorruptFileIsReportedKeptAsideAndReplaced(t *testing.T) {
 				t.Fatalf("replaced mark = %d, want %d", got, id+10)
 			}
 			// And the next start carries on from the new file.
+			s.Close()
 			if next := Open(dir, 10, nil).Next(); next != id+10 {
 				t.Fatalf("after replacement Next = %d, want %d", next, id+10)
 			}
@@ -199,12 +208,7 @@ func TestUnwritableDirectoryStillServesAndSaysSoOnce(t *testing.T) {
 	}
 	t.Cleanup(func() { os.Chmod(dir, 0o700) })
 	log, logs := newLog()
-	s := Open(dir, 2, log)
-	for want := uint64(1); want <= 7; want++ {
-		if got := s.Next(); got != want {
-			t.Fatalf("Next = %d, want %d", got, want)
-		}
-	}
+	expectClockIDs(t, Open(dir, 2, log), 7)
 	if n := strings.Count(logs.String(), "cannot save"); n != 1 {
 		t.Fatalf("want one line about saving, got %d:\n%s", n, logs)
 	}
@@ -231,6 +235,7 @@ func TestWriteLeavesNoTempFiles(t *testing.T) {
 	for range 20 {
 		s.Next()
 	}
+	s.settle()
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		t.Fatal(err)
@@ -275,12 +280,63 @@ func TestStateThatCannotBeSavedStillServes(t *testing.T) {
 	}
 	log, logs := newLog()
 	s := Open("/proc/self", 2, log)
-	for want := uint64(1); want <= 5; want++ {
-		if got := s.Next(); got != want {
-			t.Fatalf("Next = %d, want %d", got, want)
-		}
+	expectClockIDs(t, s, 5)
+	if st := s.State(); st.Saved || st.Problem == "" || st.Since.IsZero() {
+		t.Fatalf("State = %+v, want not saved, with the problem and since when", st)
 	}
 	if n := strings.Count(logs.String(), "cannot save"); n != 1 {
 		t.Fatalf("want one line about saving, got %d:\n%s", n, logs)
 	}
+}
+
+// settle waits until no save runs in the background.
+func (s *Source) settle() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.saving {
+		s.landed.Wait()
+	}
+}
+
+// expectClockIDs takes n IDs from s and checks that they increase from
+// the clock floor: IDs no earlier run handed out and no later one will.
+func expectClockIDs(t *testing.T, s *Source, n int) {
+	t.Helper()
+	before := clockFloor() - uint64(time.Minute/time.Microsecond) // the source opened a moment ago
+	prev := uint64(0)
+	for range n {
+		id := s.Next()
+		if id < before || id <= prev {
+			t.Fatalf("Next = %d after %d, want increasing IDs from the clock floor (about %d)", id, prev, before)
+		}
+		prev = id
+	}
+}
+
+// A second source on a directory another one holds must not touch the
+// file: it reports the directory as in use and hands out nothing.
+func TestSecondSourceOnTheSameDirectoryIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	first := Open(dir, 4, nil)
+	if err := first.Err(); err != nil {
+		t.Fatal(err)
+	}
+	first.Next()
+	second := Open(dir, 4, nil)
+	var inUse *InUseError
+	if err := second.Err(); !errors.As(err, &inUse) || !strings.Contains(err.Error(), "give this one its own state_dir") {
+		t.Fatalf("second Open: Err() = %v, want an InUseError", second.Err())
+	}
+	if got := mark(t, dir); got != 5 {
+		t.Fatalf("mark %d after the refused Open, want 5 (untouched)", got)
+	}
+	first.Close()
+	third := Open(dir, 4, nil)
+	if err := third.Err(); err != nil {
+		t.Fatalf("after Close: %v", err)
+	}
+	if id := third.Next(); id != 5 {
+		t.Fatalf("Next = %d, want 5", id)
+	}
+	third.Close()
 }

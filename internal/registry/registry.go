@@ -39,6 +39,10 @@ type Client struct {
 	bytesIn    atomic.Uint64
 	bytesOut   atomic.Uint64
 	conn       Kicker
+	// left is closed when the client leaves the registry. Guarded by the
+	// registry's mu; made only for clients a bulk kick waits for, so an
+	// ordinary connection does not pay for it.
+	left chan struct{}
 }
 
 // NewClient describes a connection that has just been accepted.
@@ -105,7 +109,9 @@ func addrString(a net.Addr) string {
 }
 
 // IDSource hands out client IDs. Next must return strictly increasing values
-// and be safe for concurrent use.
+// and be safe for concurrent use. It may block (a source that saves its
+// reservations to disk waits when they run out); the registry does not
+// hold the lock its readers need while it does.
 type IDSource interface {
 	Next() uint64
 }
@@ -119,6 +125,12 @@ func (c *Counter) Next() uint64 { return c.n.Add(1) }
 // Registry is the set of connected clients, safe for concurrent use.
 type Registry struct {
 	ids IDSource
+
+	// addMu orders Adds: IDs are taken and clients inserted one Add at a
+	// time. It is separate from mu so that a source waiting for the disk
+	// holds up the next connection only, never a listing, a kick or a
+	// client leaving.
+	addMu sync.Mutex
 
 	mu      sync.RWMutex
 	clients map[uint64]*Client
@@ -137,21 +149,29 @@ func New(ids IDSource) *Registry {
 
 // Add gives c the next ID and registers it. It returns the ID.
 func (r *Registry) Add(c *Client) uint64 {
-	r.mu.Lock()
-	// The ID is taken under the lock so that registry order and ID order
+	// The ID is taken under addMu so that registry order and ID order
 	// agree: a listing never shows client N+1 without an earlier client N
 	// having been added first.
-	c.ID = r.ids.Next()
-	r.clients[c.ID] = c
+	r.addMu.Lock()
+	id := r.ids.Next()
+	c.ID = id
+	r.mu.Lock()
+	r.clients[id] = c
 	r.mu.Unlock()
+	r.addMu.Unlock()
 	r.total.Add(1)
-	return c.ID
+	return id
 }
 
 // Remove unregisters the client with the given ID, if present.
 func (r *Registry) Remove(id uint64) {
 	r.mu.Lock()
-	delete(r.clients, id)
+	if c, ok := r.clients[id]; ok {
+		delete(r.clients, id)
+		if c.left != nil {
+			close(c.left)
+		}
+	}
 	r.mu.Unlock()
 }
 
@@ -160,6 +180,26 @@ func (r *Registry) Len() int {
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	return len(r.clients)
+}
+
+// Totals are sums over the clients connected at one moment.
+type Totals struct {
+	Connected         int
+	BytesIn, BytesOut uint64
+}
+
+// Totals sums the connected clients' counters without building a listing:
+// what a status request or a metrics scrape needs, with tens of thousands
+// connected.
+func (r *Registry) Totals() Totals {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	t := Totals{Connected: len(r.clients)}
+	for _, c := range r.clients {
+		t.BytesIn += c.bytesIn.Load()
+		t.BytesOut += c.bytesOut.Load()
+	}
+	return t
 }
 
 // Total is the number of clients ever added.
@@ -269,6 +309,54 @@ func (r *Registry) Kick(id uint64, reason string) error {
 	}
 	c.conn.Kick(reason)
 	return nil
+}
+
+// Kicked is a client a bulk kick reached. Left is closed once it has left
+// the registry, that is once its connection has ended.
+type Kicked struct {
+	ID   uint64
+	Left <-chan struct{}
+}
+
+// KickMany asks several clients to disconnect at once, telling them reason:
+// every connected client if all, else those in ids (missing lists the IDs
+// that were not connected). Each connection sends its notice and closes on
+// its own, so they all close concurrently; the caller waits on Left for as
+// long as it cares to. kicked is sorted by ID for all, else in the order
+// of ids.
+func (r *Registry) KickMany(all bool, ids []uint64, reason string) (kicked []Kicked, missing []uint64) {
+	var targets []*Client
+	r.mu.Lock() // writes: the Left channels are made here
+	if all {
+		targets = make([]*Client, 0, len(r.clients))
+		for _, c := range r.clients {
+			targets = append(targets, c)
+		}
+		slices.SortFunc(targets, func(a, b *Client) int { return cmp.Compare(a.ID, b.ID) })
+	} else {
+		targets = make([]*Client, 0, len(ids))
+		for _, id := range ids {
+			if c, ok := r.clients[id]; ok {
+				targets = append(targets, c)
+			} else {
+				missing = append(missing, id)
+			}
+		}
+	}
+	kicked = make([]Kicked, len(targets))
+	for i, c := range targets {
+		if c.left == nil {
+			c.left = make(chan struct{})
+		}
+		kicked[i] = Kicked{ID: c.ID, Left: c.left}
+	}
+	r.mu.Unlock()
+	// Kick must not block: the lock is not needed for it, and readers
+	// should not wait while thousands are asked.
+	for _, c := range targets {
+		c.conn.Kick(reason)
+	}
+	return kicked, missing
 }
 
 // Each calls f for every connected client, without holding the registry's

@@ -3,6 +3,7 @@ package registry
 import (
 	"errors"
 	"net"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -178,5 +179,163 @@ func TestSnapshotAddressesAsString(t *testing.T) {
 		if info, _ := r.Get(snap[i].ID); info.RemoteAddr != want {
 			t.Errorf("address %d: Get says %q, String() %q", i, info.RemoteAddr, want)
 		}
+	}
+}
+
+func TestTotalsSumConnectedClients(t *testing.T) {
+	r := New(nil)
+	if got := r.Totals(); got != (Totals{}) {
+		t.Fatalf("empty registry: %+v", got)
+	}
+	var clients []*Client
+	for i := range 3 {
+		c := NewClient(&fakeConn{}, addr, addr, time.Now())
+		r.Add(c)
+		c.AddIn(10*(i+1), time.Now())
+		c.AddOut(100 * (i + 1))
+		clients = append(clients, c)
+	}
+	if got, want := r.Totals(), (Totals{Connected: 3, BytesIn: 60, BytesOut: 600}); got != want {
+		t.Fatalf("Totals() = %+v, want %+v", got, want)
+	}
+	r.Remove(clients[1].ID)
+	if got, want := r.Totals(), (Totals{Connected: 2, BytesIn: 40, BytesOut: 400}); got != want {
+		t.Fatalf("after a removal Totals() = %+v, want %+v", got, want)
+	}
+	var sumIn, sumOut uint64
+	for _, in := range r.Snapshot() {
+		sumIn, sumOut = sumIn+in.BytesIn, sumOut+in.BytesOut
+	}
+	if got := r.Totals(); got.BytesIn != sumIn || got.BytesOut != sumOut || got.Connected != r.Len() {
+		t.Fatalf("Totals() = %+v, listing sums to %d/%d over %d", got, sumIn, sumOut, r.Len())
+	}
+}
+
+// waitingIDs is a source that, like one waiting for its next block to
+// reach the disk, blocks in Next until released.
+type waitingIDs struct {
+	next    uint64
+	waiting chan struct{}
+	release chan struct{}
+}
+
+func (w *waitingIDs) Next() uint64 {
+	w.next++
+	if w.next == 2 {
+		close(w.waiting)
+		<-w.release
+	}
+	return w.next
+}
+
+// A connection whose ID has to wait for the disk holds up that connection
+// only: listing, looking up, kicking and removing clients go on.
+func TestAddWaitingForAnIDBlocksNoReader(t *testing.T) {
+	ids := &waitingIDs{waiting: make(chan struct{}), release: make(chan struct{})}
+	r := New(ids)
+	first := NewClient(&fakeConn{}, addr, addr, time.Now())
+	r.Add(first)
+	added := make(chan uint64)
+	go func() { added <- r.Add(NewClient(&fakeConn{}, addr, addr, time.Now())) }()
+	<-ids.waiting
+	readers := make(chan struct{})
+	go func() {
+		defer close(readers)
+		r.Len()
+		r.Snapshot()
+		r.Get(first.ID)
+		r.Kick(first.ID, "bye")
+		r.Each(func(*Client) {})
+		r.Remove(first.ID)
+	}()
+	select {
+	case <-readers:
+	case <-time.After(10 * time.Second):
+		t.Fatal("readers of the registry waited for an Add that was waiting for its ID")
+	}
+	close(ids.release)
+	if id := <-added; id != 2 {
+		t.Fatalf("id = %d, want 2", id)
+	}
+	if r.Len() != 1 {
+		t.Fatalf("Len = %d, want 1", r.Len())
+	}
+}
+
+// kickRecorder is a connection that leaves the registry when kicked, as
+// a real one does once its notice is out, unless it is stuck.
+type kickRecorder struct {
+	r      *Registry
+	id     uint64
+	stuck  bool
+	mu     sync.Mutex
+	kicked []string
+}
+
+func (k *kickRecorder) Kick(reason string) {
+	k.mu.Lock()
+	k.kicked = append(k.kicked, reason)
+	k.mu.Unlock()
+	if !k.stuck {
+		go k.r.Remove(k.id)
+	}
+}
+
+func TestKickManyReachesEachOnceAndSaysWhoLeft(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		all     bool
+		ids     []uint64
+		want    []uint64 // kicked, in order
+		missing []uint64
+	}{
+		{"all", true, nil, []uint64{1, 2, 3, 4, 5}, nil},
+		{"some in the given order", false, []uint64{4, 2, 99}, []uint64{4, 2}, []uint64{99}},
+		{"none connected", false, []uint64{98, 99}, nil, []uint64{98, 99}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := New(nil)
+			conns := map[uint64]*kickRecorder{}
+			for i := range 5 {
+				k := &kickRecorder{r: r, stuck: i == 1} // client 2 never leaves
+				k.id = r.Add(NewClient(k, addr, addr, time.Now()))
+				conns[k.id] = k
+			}
+			kicked, missing := r.KickMany(tc.all, tc.ids, "bye")
+			var got []uint64
+			for _, k := range kicked {
+				got = append(got, k.ID)
+			}
+			if !slices.Equal(got, tc.want) || !slices.Equal(missing, tc.missing) {
+				t.Fatalf("kicked %v missing %v, want %v and %v", got, missing, tc.want, tc.missing)
+			}
+			for _, k := range kicked {
+				if k.ID == 2 {
+					continue
+				}
+				select {
+				case <-k.Left:
+				case <-time.After(10 * time.Second):
+					t.Fatalf("client %d left the registry but Left was not closed", k.ID)
+				}
+			}
+			for _, k := range kicked {
+				select {
+				case <-k.Left:
+					if k.ID == 2 {
+						t.Fatal("the stuck client is reported gone")
+					}
+				default:
+				}
+			}
+			for id, c := range conns {
+				c.mu.Lock()
+				n := len(c.kicked)
+				c.mu.Unlock()
+				if want := slices.Contains(tc.want, id); (n == 1) != want || n > 1 {
+					t.Errorf("client %d kicked %d times", id, n)
+				}
+			}
+		})
 	}
 }

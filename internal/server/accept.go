@@ -1,9 +1,11 @@
 package server
 
 import (
+	"errors"
 	"log/slog"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -60,3 +62,8 @@ func (r *fdReserve) release() bool {
 }
 
 func (r *fdReserve) close() { r.release() }
+
+// isFDExhaustion reports whether an accept failed for lack of descriptors.
+func isFDExhaustion(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
+}

@@ -1,23 +1,20 @@
 package server
 
 import (
-	"bytes"
-	"errors"
 	"io"
 	"net"
-	"os"
 	"runtime/debug"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
+	"unicode/utf8"
 
-	"github.com/chatd/chatd/internal/phrase"
+	"github.com/chatd/chatd/internal/protocol"
 	"github.com/chatd/chatd/internal/registry"
-	"github.com/chatd/chatd/internal/upcase"
 )
+
+// A conn's life: registered on the accept loop, served by its own
+// goroutine (read, answer, repeat), ended by closing.go.
 
 const (
 	// readBufSize is the most read in one go; it is borrowed from a pool
@@ -28,6 +25,9 @@ const (
 	// lingerTimeout bounds how long a closing connection waits for the
 	// client's own FIN after ours.
 	lingerTimeout = 2 * time.Second
+	// minLingering is the fewest closing connections that may wait for
+	// their client's FIN at once (see lingerThenClose).
+	minLingering = 1024
 	// lingerMaxBytes bounds what a closing connection reads and discards.
 	lingerMaxBytes = 1 << 20
 )
@@ -36,12 +36,6 @@ var (
 	readBufs = sync.Pool{New: func() any { b := make([]byte, readBufSize); return &b }}
 	outBufs  = sync.Pool{New: func() any { b := make([]byte, 0, readBufSize+readBufSize/2); return &b }}
 )
-
-// stopRequest is why the server itself is ending a connection.
-type stopRequest struct {
-	reason Reason
-	note   string // kick reason from the operator
-}
 
 // conn is one client connection.
 //
@@ -62,25 +56,29 @@ type conn struct {
 	nc     net.Conn
 	client registry.Client
 	stop   atomic.Pointer[stopRequest]
-	scan   *phrase.Scanner // from the first chunk that could hold the phrase
 	io     rawIO
-	extra  *connExtra // nil until needed
+	proto  protocol.Stream // close-phrase progress and held bytes, inline
+	// midLine: the last byte sent was not a newline, so a notice needs one
+	// first.
+	midLine bool
+	extra   *connExtra // nil until needed
 }
 
 // connExtra is the state only some connections need.
 type connExtra struct {
-	up       *upcase.Stream // from the first byte that is not ASCII
-	greeting []byte         // sent first, then dropped
+	greeting []byte // sent first, then dropped
 	// When the idle_timeout read deadline was last moved, and for which
 	// timeout; see armIdleDeadline.
 	idleAt  time.Time
 	idleFor time.Duration
 }
 
-func newConn(s *Server, nc net.Conn) *conn {
+func newConn(s *Server, nc net.Conn) (*conn, error) {
 	c := &conn{srv: s, nc: nc}
-	c.io.init(nc)
-	return c
+	if err := c.io.init(nc); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // more returns the connection's connExtra, creating it if need be.
@@ -94,30 +92,13 @@ func (c *conn) more() *connExtra {
 // Kick implements registry.Kicker.
 func (c *conn) Kick(reason string) { c.requestStop(ReasonKicked, reason) }
 
-// requestStop asks the connection's goroutine to end the connection. It
-// wakes the goroutine from a wait for data and shortens a pending write to
-// a non-reading client, so that the stop takes effect promptly. The first
-// request wins.
-func (c *conn) requestStop(reason Reason, note string) {
-	if !c.stop.CompareAndSwap(nil, &stopRequest{reason: reason, note: note}) {
-		return
-	}
-	// The flag is set before the deadlines move, and serve sets its own
-	// deadlines before it checks the flag: whichever runs second, the
-	// short deadline below is the one in force.
-	c.nc.SetReadDeadline(aLongTimeAgo)
-	c.nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
-}
-
-var aLongTimeAgo = time.Unix(1, 0)
-
 // start registers the connection and logs it; it runs on the accept loop's
 // goroutine, before the connection's own starts (see conn).
 func (c *conn) start() {
 	s := c.srv
 	c.client.Init(c, c.nc.RemoteAddr(), c.nc.LocalAddr(), time.Now())
 	id := s.reg.Add(&c.client)
-	if s.closing.Load() {
+	if !s.trackConn(c) {
 		c.requestStop(ReasonShutdown, "")
 	}
 	if st := s.settings.Load(); st.Greeting != "" {
@@ -131,30 +112,6 @@ func (c *conn) start() {
 func (c *conn) serve() {
 	reason, err := c.loop()
 	c.end(reason, err)
-}
-
-// end closes the connection for reason, counts and logs it, and
-// unregisters it.
-func (c *conn) end(reason Reason, err error) {
-	s := c.srv
-	defer s.conns.Done()
-	defer s.active.Add(-1)
-	c.finish(reason)
-
-	// Count and log before unregistering: whoever sees the client gone
-	// from the registry also sees its final figures.
-	s.stats.addClosed(reason, c.client.BytesIn(), c.client.BytesOut())
-	attrs := []any{"id", c.client.ID, "remote", c.client.RemoteAddr.String(),
-		"duration", time.Since(c.client.ConnectedAt).Round(time.Millisecond).String(),
-		"bytes_in", c.client.BytesIn(), "bytes_out", c.client.BytesOut(), "reason", string(reason)}
-	if err != nil {
-		attrs = append(attrs, "err", err.Error())
-	}
-	s.log.Info("client disconnected", attrs...)
-	s.reg.Remove(c.client.ID)
-	if reason == ReasonClosePhrase || reason == ReasonKicked || reason == ReasonShutdown {
-		c.linger()
-	}
 }
 
 // loop reads and answers until the connection ends and says why. A panic
@@ -187,13 +144,12 @@ func (c *conn) loop() (reason Reason, err error) {
 			if onRead != nil {
 				onRead(data)
 			}
-			earlier, now, found := c.feed(data)
-			werr := c.answer(earlier, now, found)
+			closed, werr := c.answer(data)
 			c.io.release()
 			if werr != nil {
 				return c.writeFailure(werr)
 			}
-			if found {
+			if closed {
 				return ReasonClosePhrase, nil
 			}
 			continue
@@ -201,11 +157,7 @@ func (c *conn) loop() (reason Reason, err error) {
 		c.io.release()
 		switch {
 		case rerr == io.EOF:
-			var rest []byte
-			if c.scan != nil {
-				rest = c.scan.Flush()
-			}
-			if werr := c.answer(rest, nil, true); werr != nil {
+			if werr := c.flushHeld(); werr != nil {
 				return c.writeFailure(werr)
 			}
 			return ReasonEOF, nil
@@ -218,18 +170,29 @@ func (c *conn) loop() (reason Reason, err error) {
 	}
 }
 
-// feed passes a chunk through the close-phrase scanner (see
-// phrase.Scanner.Feed). Until a chunk contains the phrase's first byte
-// there is nothing the scanner could hold back or find, so it is only
-// created then: most clients never need one.
-func (c *conn) feed(data []byte) (earlier, now []byte, found bool) {
-	if c.scan == nil {
-		if bytes.IndexByte(data, phrase.Close[0]) < 0 {
-			return nil, data, false
-		}
-		c.scan = phrase.New(phrase.Close)
+// answer writes the answer to data (see protocol.Stream.Reply); closed
+// means data completed the close phrase.
+func (c *conn) answer(data []byte) (closed bool, err error) {
+	op := outBufs.Get().(*[]byte)
+	out, closed := c.proto.Reply((*op)[:0], data)
+	if len(out) > 0 {
+		err = c.write(out)
 	}
-	return c.scan.Feed(data)
+	if cap(out) <= 4*readBufSize {
+		*op = out[:0]
+		outBufs.Put(op)
+	}
+	return closed, err
+}
+
+// flushHeld sends the bytes of a cut UTF-8 character that were held for
+// their continuation, unchanged: the stream ends without it.
+func (c *conn) flushHeld() error {
+	if c.proto.Held() == 0 {
+		return nil
+	}
+	var buf [utf8.UTFMax]byte
+	return c.write(c.proto.End(buf[:0]))
 }
 
 // panicked logs a panic that ended the connection's loop.
@@ -241,249 +204,6 @@ func (c *conn) panicked(p any) (Reason, error) {
 	return ReasonPanic, nil
 }
 
-// armIdleDeadline keeps a read deadline of idle_timeout after the last data
-// read. Moving a deadline costs a timer update, so it is moved only when it
-// was set more than idle/8 ago; one that then fires early is extended by
-// idleExtended rather than ending the connection. idle 0 clears it.
-func (c *conn) armIdleDeadline(idle time.Duration) {
-	x := c.more()
-	if idle <= 0 {
-		if x.idleFor != 0 {
-			x.idleFor = 0
-			c.nc.SetReadDeadline(time.Time{})
-			c.keepStopReadDeadline()
-		}
-		return
-	}
-	now := time.Now()
-	if idle == x.idleFor && now.Sub(x.idleAt) < idle/8 {
-		return
-	}
-	x.idleAt, x.idleFor = now, idle
-	c.nc.SetReadDeadline(now.Add(idle))
-	c.keepStopReadDeadline()
-}
-
-// idleExtended reports whether err is an idle deadline that fired before
-// idle_timeout had passed since the last data, and if so moves the
-// deadline to where it belongs.
-func (c *conn) idleExtended(err error) bool {
-	x := c.extra
-	if x == nil || x.idleFor <= 0 || c.stop.Load() != nil || !errors.Is(err, os.ErrDeadlineExceeded) {
-		return false
-	}
-	now := time.Now()
-	due := c.client.LastActive().Add(x.idleFor)
-	if !now.Before(due) {
-		return false
-	}
-	x.idleAt = now
-	c.nc.SetReadDeadline(due)
-	c.keepStopReadDeadline()
-	return true
-}
-
-// keepStopReadDeadline puts back the past read deadline of a stop request
-// that came while the deadline was being moved (see requestStop).
-func (c *conn) keepStopReadDeadline() {
-	if c.stop.Load() != nil {
-		c.nc.SetReadDeadline(aLongTimeAgo)
-	}
-}
-
-// answer writes the uppercase form of earlier followed by now. final means
-// the stream ends here: a cut UTF-8 character is passed through as is.
-func (c *conn) answer(earlier, now []byte, final bool) error {
-	// done is how much of now is already answered in place.
-	done := 0
-	if len(earlier) == 0 && (c.extra == nil || c.extra.up == nil || c.extra.up.Pending() == 0) {
-		// The common case, ASCII: uppercase in place and send, one pass
-		// over the data and no copy.
-		done = upcase.UpperASCIIPrefixInPlace(now)
-		if done == len(now) {
-			if done == 0 {
-				return nil
-			}
-			return c.write(now)
-		}
-	}
-	x := c.more()
-	if x.up == nil {
-		x.up = upcase.New()
-	}
-	op := outBufs.Get().(*[]byte)
-	out := x.up.Append((*op)[:0], earlier)
-	// now[:done] is ASCII already in capitals, and nothing is pending:
-	// what the Stream would have made of it.
-	out = append(out, now[:done]...)
-	out = x.up.Append(out, now[done:])
-	if final {
-		out = x.up.Flush(out)
-	}
-	var err error
-	if len(out) > 0 {
-		err = c.write(out)
-	}
-	if cap(out) <= 4*readBufSize {
-		*op = out[:0]
-		outBufs.Put(op)
-	}
-	return err
-}
-
-// write sends b. A client that does not read must not hold the server up
-// for more than write_timeout, but a deadline costs a timer update, so it
-// is only set once a write would block: most writes go straight into the
-// socket's buffer and need none. A client that never reads is dropped
-// write_timeout after its buffers filled up.
-func (c *conn) write(b []byte) error {
-	if c.io.rc == nil {
-		if wt := c.srv.settings.Load().WriteTimeout; wt > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(wt))
-			c.keepStopDeadline()
-		}
-		n, err := c.nc.Write(b)
-		c.client.AddOut(n)
-		return err
-	}
-	n, err := c.io.write(c.nc, b, false)
-	if err == nil && len(c.io.out) > 0 {
-		// The socket's buffer is full: wait, within the deadline.
-		wt := c.srv.settings.Load().WriteTimeout
-		if wt > 0 {
-			c.nc.SetWriteDeadline(time.Now().Add(wt))
-			c.keepStopDeadline()
-		}
-		var m int
-		m, err = c.io.write(c.nc, c.io.out, true)
-		n += m
-		if wt > 0 && err == nil {
-			c.nc.SetWriteDeadline(time.Time{})
-			c.keepStopDeadline()
-		}
-	}
-	c.io.out = nil
-	c.client.AddOut(n)
-	return err
-}
-
-// keepStopDeadline puts back the short write deadline of a stop request
-// that came while the deadline was being moved (see requestStop).
-func (c *conn) keepStopDeadline() {
-	if c.stop.Load() != nil {
-		c.nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
-	}
-}
-
-func (c *conn) stopReason() Reason {
-	if r := c.stop.Load(); r != nil {
-		return r.reason
-	}
-	return ""
-}
-
-// readFailure classifies a failed wait or read.
-func (c *conn) readFailure(err error) (Reason, error) {
-	if r := c.stop.Load(); r != nil {
-		return r.reason, nil
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return ReasonIdleTimeout, nil
-	}
-	if errors.Is(err, io.EOF) {
-		return ReasonEOF, nil
-	}
-	return ReasonReset, err
-}
-
-// writeFailure classifies a failed write.
-func (c *conn) writeFailure(err error) (Reason, error) {
-	if r := c.stop.Load(); r != nil {
-		return r.reason, nil
-	}
-	if errors.Is(err, os.ErrDeadlineExceeded) {
-		return ReasonWriteTimeout, nil
-	}
-	return ReasonReset, err
-}
-
-// finish sends the notice that goes with the reason, if any, and closes the
-// connection: gracefully (FIN) when the client is still there to read,
-// at once when it is not.
-func (c *conn) finish(reason Reason) {
-	st := c.srv.settings.Load()
-	var notice string
-	switch reason {
-	case ReasonKicked:
-		note := ""
-		if r := c.stop.Load(); r != nil {
-			note = r.note
-		}
-		notice = expand(st.KickNotice, c.client.ID, note)
-	case ReasonShutdown:
-		notice = expand(st.ShutdownNote, c.client.ID, "")
-	}
-	if notice != "" {
-		c.nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
-		n, _ := c.nc.Write([]byte(notice + "\n"))
-		c.client.AddOut(n)
-	}
-	switch reason {
-	case ReasonClosePhrase, ReasonKicked, ReasonShutdown:
-		// Our FIN goes now; linger (after unregistering) waits for the
-		// client's, so that its unread bytes cannot turn our close into a
-		// reset that would destroy the replies still in flight.
-		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
-			return
-		}
-	}
-	c.nc.Close()
-}
-
-// linger reads and discards until the client closes its side or a short
-// timeout passes, then closes the connection.
-func (c *conn) linger() {
-	defer c.nc.Close()
-	c.nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	discardUntilEOF(c.nc)
-}
-
-// closeGracefully half-closes nc, waits briefly for the peer's FIN, and
-// closes it.
-func closeGracefully(nc net.Conn) {
-	defer nc.Close()
-	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
-	}
-	nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-	discardUntilEOF(nc)
-}
-
-func discardUntilEOF(nc net.Conn) {
-	bp := readBufs.Get().(*[]byte)
-	defer readBufs.Put(bp)
-	total := 0
-	for total < lingerMaxBytes {
-		n, err := nc.Read(*bp)
-		total += n
-		if err != nil {
-			return
-		}
-	}
-}
-
-// expand fills {id} and {reason} in a notice.
-func expand(tmpl string, id uint64, reason string) string {
-	if !strings.Contains(tmpl, "{") {
-		return tmpl
-	}
-	if reason == "" {
-		reason = "no reason given"
-	}
-	return strings.NewReplacer("{id}", strconv.FormatUint(id, 10), "{reason}", reason).Replace(tmpl)
-}
-
 func fmtPanic(p any) string {
 	if e, ok := p.(error); ok {
 		return e.Error()
@@ -492,9 +212,4 @@ func fmtPanic(p any) string {
 		return s
 	}
 	return "non-error panic value"
-}
-
-// isFDExhaustion reports whether an accept failed for lack of descriptors.
-func isFDExhaustion(err error) bool {
-	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }

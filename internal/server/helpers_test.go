@@ -20,6 +20,7 @@ func defaultSettings() Settings {
 		WriteTimeout: 5 * time.Second,
 		KickNotice:   "*** kicked by operator: {reason}",
 		ShutdownNote: "*** server shutting down",
+		IdleNotice:   "*** idle too long, disconnected",
 		FullNotice:   "*** server full, try again later",
 	}
 }
@@ -31,8 +32,9 @@ type testServer struct {
 	done chan error
 }
 
-// startServer serves on a loopback port until the test ends.
-func startServer(t *testing.T, st Settings) *testServer {
+// startServer serves on a loopback port until the test ends; tune, if
+// given, adjusts the server before it starts.
+func startServer(t *testing.T, st Settings, tune ...func(*Server)) *testServer {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -41,6 +43,9 @@ func startServer(t *testing.T, st Settings) *testServer {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ts := &testServer{srv: New(registry.New(nil), log, st), addr: ln.Addr().String(), logs: logs, done: make(chan error, 1)}
+	for _, f := range tune {
+		f(ts.srv)
+	}
 	go func() { ts.done <- ts.srv.Serve(ln) }()
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -10,7 +11,8 @@ import (
 )
 
 // rawIO reads and writes a connection's socket through its RawConn, with
-// the runtime's poller doing the waiting.
+// the runtime's poller doing the waiting. It is the connection's one way
+// to its socket.
 //
 // Reading this way is what lets an idle client hold no read buffer: a
 // buffer is taken from the pool for each read attempt and given back at
@@ -20,7 +22,7 @@ import (
 // read. Both directions skip net.Conn's deeper call chain, which keeps the
 // connection's goroutine on its minimal stack (see conn).
 type rawIO struct {
-	rc syscall.RawConn // nil: no descriptor; plain Read and Write are used
+	rc syscall.RawConn
 	// fn is the RawConn callback: a write while out is not nil, else a
 	// read. One closure serves both, allocated once.
 	fn func(fd uintptr) bool
@@ -28,24 +30,27 @@ type rawIO struct {
 	buf *[]byte // the pooled read buffer, held from a read with data until release
 	out []byte  // what the write in progress still has to send
 	n   int32   // bytes the last read got
-	// errno is the error of the last read(2) or write(2) call.
+	// errno is the error of the last read(2) or write(2) call, kept as a
+	// number: an error interface would make every idle conn 8 bytes larger.
 	errno uint32
 	// wait says whether a write waits for room in the socket's buffer
 	// or returns with out not empty.
 	wait bool
 }
 
-func (r *rawIO) init(nc net.Conn) {
+// init prepares r for nc, which must have a descriptor (TCP does).
+func (r *rawIO) init(nc net.Conn) error {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return
+		return errors.New("connection has no file descriptor")
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		return
+		return err
 	}
 	r.rc = rc
 	r.fn = r.do
+	return nil
 }
 
 func (r *rawIO) do(fd uintptr) bool {
@@ -60,11 +65,6 @@ func (r *rawIO) do(fd uintptr) bool {
 // side, or the error that ended the wait (a deadline, a closed
 // connection) or the read.
 func (r *rawIO) read(nc net.Conn) ([]byte, error) {
-	if r.rc == nil {
-		r.buf = readBufs.Get().(*[]byte)
-		n, err := nc.Read(*r.buf)
-		return (*r.buf)[:n], err
-	}
 	r.n, r.errno, r.out = 0, 0, nil
 	if err := r.rc.Read(r.fn); err != nil {
 		return nil, err
@@ -85,9 +85,9 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 		r.buf = readBufs.Get().(*[]byte)
 	}
 	for {
-		n, errno := sysRead(fd, *r.buf)
-		switch errno {
-		case 0:
+		n, err := unix.Read(int(fd), *r.buf)
+		switch err {
+		case nil:
 			r.n = int32(n)
 			return true
 		case unix.EINTR:
@@ -97,7 +97,7 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 			r.buf = nil
 			return false
 		}
-		r.errno = uint32(errno)
+		r.errno = errnoOf(err)
 		return true
 	}
 }
@@ -134,14 +134,14 @@ func (r *rawIO) write(nc net.Conn, b []byte, wait bool) (int, error) {
 // buffer is full, wait".
 func (r *rawIO) writeSome(fd uintptr) bool {
 	for len(r.out) > 0 {
-		n, errno := sysWrite(fd, r.out)
+		n, err := unix.Write(int(fd), r.out)
 		switch {
-		case errno == unix.EINTR:
+		case err == unix.EINTR:
 			continue
-		case errno == unix.EAGAIN:
+		case err == unix.EAGAIN:
 			return !r.wait
-		case errno != 0:
-			r.errno = uint32(errno)
+		case err != nil:
+			r.errno = errnoOf(err)
 			return true
 		case n == 0:
 			r.errno = uint32(unix.EIO) // write(2) on a socket sends something or fails
@@ -150,6 +150,14 @@ func (r *rawIO) writeSome(fd uintptr) bool {
 		r.out = r.out[n:]
 	}
 	return true
+}
+
+// errnoOf is the errno behind a failed read(2) or write(2).
+func errnoOf(err error) uint32 {
+	if e, ok := err.(syscall.Errno); ok {
+		return uint32(e)
+	}
+	return uint32(unix.EIO)
 }
 
 // opError describes a failed read(2) or write(2) the way net.Conn does.

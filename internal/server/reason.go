@@ -29,9 +29,12 @@ var Reasons = [...]Reason{ReasonClosePhrase, ReasonEOF, ReasonReset, ReasonWrite
 type Stats struct {
 	AcceptErrors atomic.Uint64
 	Rejected     atomic.Uint64 // turned away: server full or out of descriptors
-	closedIn     atomic.Uint64
-	closedOut    atomic.Uint64
-	disconnects  [len(Reasons)]atomic.Uint64
+	// LingerSkipped counts connections closed without waiting for their
+	// client's FIN because too many were waiting already.
+	LingerSkipped atomic.Uint64
+	closedIn      atomic.Uint64
+	closedOut     atomic.Uint64
+	disconnects   [len(Reasons)]atomic.Uint64
 }
 
 var reasonIndex = map[Reason]int{}

@@ -28,6 +28,7 @@ type Settings struct {
 	Greeting     string // sent on connect; {id} becomes the client's ID
 	KickNotice   string // {id}, {reason}
 	ShutdownNote string // {id}
+	IdleNotice   string // {id}; sent when idle_timeout ends a connection
 	FullNotice   string
 }
 
@@ -38,19 +39,29 @@ type Server struct {
 	settings atomic.Pointer[Settings]
 	stats    Stats
 
-	active   atomic.Int64 // connections holding a client slot
-	closing  atomic.Bool
-	conns    sync.WaitGroup
+	active    atomic.Int64 // connections holding a client place (max_clients)
+	lingering atomic.Int64 // closing connections waiting for their client's FIN
+	// How long, and how many at least, closing connections wait for their
+	// client's FIN; tests shrink them.
+	lingerFor    time.Duration
+	minLingering int64
+	closing      atomic.Bool
+	wg           sync.WaitGroup // every connection's goroutine, served or rejected
+
 	mu       sync.Mutex
 	lns      map[net.Listener]struct{}
+	conns    map[*conn]struct{} // served connections, from start until closed
 	acceptLg rateLimitedLog
+	rejectLg rejectionLog
 }
 
 // New returns a server that registers its clients in reg.
 func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
-	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{}}
+	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
+		lingerFor: lingerTimeout, minLingering: minLingering}
 	srv.SetSettings(s)
 	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
+	srv.rejectLg = rejectionLog{logger: log, every: rejectionLogInterval}
 	return srv
 }
 
@@ -65,6 +76,10 @@ func (s *Server) Settings() Settings { return *s.settings.Load() }
 
 // Registry is the server's client registry.
 func (s *Server) Registry() *registry.Registry { return s.reg }
+
+// Closing reports how many connections have ended but still wait for
+// their client's FIN; they hold no max_clients place.
+func (s *Server) Closing() int { return int(s.lingering.Load()) }
 
 // Stats returns the server's counters.
 func (s *Server) Stats() *Stats { return &s.stats }
@@ -125,30 +140,54 @@ func nextDelay(d time.Duration) time.Duration {
 
 func (s *Server) handle(nc net.Conn) {
 	st := s.settings.Load()
-	s.conns.Add(1)
+	s.wg.Add(1)
 	if s.active.Add(1) > int64(st.MaxClients) {
 		s.active.Add(-1)
 		s.stats.Rejected.Add(1)
+		s.rejectLg.note(nc.RemoteAddr().String())
 		go func() {
-			defer s.conns.Done()
+			defer s.wg.Done()
 			s.reject(nc, st.FullNotice)
 		}()
 		return
 	}
-	c := newConn(s, nc)
+	c, err := newConn(s, nc)
+	if err != nil {
+		s.active.Add(-1)
+		s.wg.Done()
+		s.log.Error("cannot serve connection", "remote", nc.RemoteAddr().String(), "err", err.Error())
+		nc.Close()
+		return
+	}
 	c.start()
 	go c.serve()
+}
+
+// trackConn adds c to the server's connections. It reports false once
+// Shutdown has begun: c must then stop at once.
+func (s *Server) trackConn(c *conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conns[c] = struct{}{}
+	return !s.closing.Load()
+}
+
+// forgetConn removes c, closed, from the server's connections.
+func (s *Server) forgetConn(c *conn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+	s.wg.Done()
 }
 
 // reject tells a connection beyond max_clients that the server is full and
 // closes it.
 func (s *Server) reject(nc net.Conn, notice string) {
-	s.log.Warn("client rejected", "remote", nc.RemoteAddr().String(), "reason", ReasonServerFull)
 	if notice != "" {
 		nc.SetWriteDeadline(time.Now().Add(noticeTimeout))
 		nc.Write([]byte(notice + "\n"))
 	}
-	closeGracefully(nc)
+	s.closeGracefully(nc)
 }
 
 func (s *Server) track(ln net.Listener) bool {
@@ -176,16 +215,19 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for ln := range s.lns {
 		ln.Close()
 	}
+	conns := make([]*conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
 	s.mu.Unlock()
 
-	s.reg.Each(func(c *registry.Client) {
-		if cn, ok := c.Kicker().(*conn); ok {
-			cn.requestStop(ReasonShutdown, "")
-		}
-	})
+	s.rejectLg.flush()
+	for _, c := range conns {
+		c.requestStop(ReasonShutdown, "")
+	}
 	done := make(chan struct{})
 	go func() {
-		s.conns.Wait()
+		s.wg.Wait()
 		close(done)
 	}()
 	select {
@@ -193,11 +235,11 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	s.reg.Each(func(c *registry.Client) {
-		if cn, ok := c.Kicker().(*conn); ok {
-			cn.nc.Close()
-		}
-	})
+	s.mu.Lock()
+	for c := range s.conns {
+		c.nc.Close()
+	}
+	s.mu.Unlock()
 	<-done
 	return ctx.Err()
 }

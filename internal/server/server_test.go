@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"sync"
@@ -73,13 +74,17 @@ func TestClosePhraseAnswersWhatPrecedesItAndCloses(t *testing.T) {
 	}{
 		{"whole", []string{"bye CLOSE SOCKET ignored"}, "BYE "},
 		{"alone", []string{"CLOSE SOCKET"}, ""},
-		{"split", []string{"abc CLO", "SE SOC", "KET tail"}, "ABC "},
-		{"near miss first", []string{"CLOSE SOCKE", "T"}, ""},
+		{"split", []string{"abc CLO", "SE SOC", "KET tail"}, "ABC CLOSE SOC"},
+		{"near miss first", []string{"CLOSE SOCKE", "T"}, "CLOSE SOCKE"},
+		{"one byte then the rest", []string{"C", "LOSE SOCKET"}, "C"},
+		{"three reads", []string{"xC", "LOSE SOCKE", "T after"}, "XCLOSE SOCKE"},
+		{"false start in earlier read", []string{"CLOSE SO", "CLOSE SOCKET"}, "CLOSE SO"},
+		{"cut character before the phrase", []string{"\xe2\x82", "CLOSE SOCKET"}, "\xe2\x82"},
 		{"false start", []string{"x CLOSE", " SOCKS CLOSE SOCKET"}, "X CLOSE SOCKS "},
 		{"lower case is not the phrase", []string{"close socket\n", "CLOSE SOCKET"}, "CLOSE SOCKET\n"},
 		{"after newline", []string{"hi\nCLOSE SOCKET\n"}, "HI\n"},
 		{"no capital C before", []string{"abc ", "xyz ", "CLOSE SOCKET"}, "ABC XYZ "},
-		{"phrase start after plain chunks", []string{"abc ", "CLOSE", " SOCKET"}, "ABC "},
+		{"phrase start after plain chunks", []string{"abc ", "CLOSE", " SOCKET"}, "ABC CLOSE"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -108,12 +113,40 @@ func TestClosePhraseAnswersWhatPrecedesItAndCloses(t *testing.T) {
 	}
 }
 
+// Every byte read is answered in the same pass, a possible start of the
+// close phrase included; only the first bytes of a cut UTF-8 character
+// wait for the rest of it.
+func TestEveryReadIsAnsweredAtOnce(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps [][2]string // sent, answer expected before anything more is sent
+	}{
+		{"phrase prefix", [][2]string{{"MAGIC", "MAGIC"}, {"ABC", "ABC"}}},
+		{"lone C", [][2]string{{"C", "C"}, {"LOSE", "LOSE"}, {" SOCKE", " SOCKE"}}},
+		{"whole phrase but one byte", [][2]string{{"CLOSE SOCKE", "CLOSE SOCKE"}, {"t", "T"}}},
+		{"cut character waits", [][2]string{{"ab\xe2\x82", "AB"}, {"\xac", "€"}}},
+		{"invalid byte at once", [][2]string{{"\xff", "\xff"}, {"ß", "SS"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := startServer(t, defaultSettings())
+			c := ts.dial(t)
+			for _, st := range tt.steps {
+				mustWrite(t, c, st[0])
+				if got := readN(t, c, len(st[1])); got != st[1] {
+					t.Fatalf("sent %q: got %q, want %q", st[0], got, st[1])
+				}
+			}
+		})
+	}
+}
+
 func TestEOFFinishesAnswering(t *testing.T) {
 	ts := startServer(t, defaultSettings())
 	c := ts.dial(t)
 	mustWrite(t, c, "last words CLOSE")
 	c.CloseWrite()
-	// The held "CLOSE" was not the phrase after all: it is answered at EOF.
+	// Nothing is held for the phrase: "CLOSE" is answered at once.
 	if got := readToEOF(t, c); got != "LAST WORDS CLOSE" {
 		t.Fatalf("got %q", got)
 	}
@@ -168,6 +201,103 @@ func TestKickSendsNoticeAndLeavesOthersAlone(t *testing.T) {
 	ts.waitClients(t, 1)
 	if err := ts.srv.Registry().Kick(ids[0].ID, ""); !errors.Is(err, registry.ErrNotConnected) {
 		t.Fatalf("second kick: %v, want ErrNotConnected", err)
+	}
+}
+
+// When the server ends a connection itself, the held bytes of a cut
+// character go out unchanged first, and the notice starts on a line of its
+// own.
+func TestServerEndedConnectionFlushesHeldBytesAndNoticeStartsALine(t *testing.T) {
+	const kick = "*** kicked by operator: test\n"
+	tests := []struct {
+		name      string
+		sent      string // by the client before the end
+		answered  string // read before the end
+		end       string // kick, shutdown or idle
+		wantAfter string
+	}{
+		{"kick after text without newline", "MAGIC", "MAGIC", "kick", "\n" + kick},
+		{"kick after a newline", "hi\n", "HI\n", "kick", kick},
+		{"kick with nothing sent", "", "", "kick", kick},
+		{"kick holding a cut character", "ab\xe2\x82", "AB", "kick", "\xe2\x82\n" + kick},
+		{"kick holding a cut character after a newline", "a\n\xf0\x9f", "A\n", "kick", "\xf0\x9f\n" + kick},
+		{"shutdown after text", "MAGIC", "MAGIC", "shutdown", "\n*** server shutting down\n"},
+		{"shutdown holding a cut character", "\xc3", "", "shutdown", "\xc3\n*** server shutting down\n"},
+		{"idle after text", "MAGIC", "MAGIC", "idle", "\n*** idle too long, disconnected\n"},
+		{"idle holding a cut character", "x\xe2", "X", "idle", "\xe2\n*** idle too long, disconnected\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			st := defaultSettings()
+			if tt.end == "idle" {
+				st.IdleTimeout = 300 * time.Millisecond
+			}
+			ts := startServer(t, st)
+			c := ts.dial(t)
+			ts.waitClients(t, 1)
+			if tt.sent != "" {
+				mustWrite(t, c, tt.sent)
+				if !poll(5*time.Second, func() bool {
+					s := ts.srv.Registry().Snapshot()
+					return len(s) == 1 && s[0].BytesIn == uint64(len(tt.sent))
+				}) {
+					t.Fatal("server did not read the bytes")
+				}
+			}
+			if got := readN(t, c, len(tt.answered)); got != tt.answered {
+				t.Fatalf("answered %q, want %q", got, tt.answered)
+			}
+			switch tt.end {
+			case "kick":
+				ts.srv.Registry().Kick(ts.srv.Registry().Snapshot()[0].ID, "test")
+			case "shutdown":
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				go ts.srv.Shutdown(ctx)
+			}
+			if got := readToEOF(t, c); got != tt.wantAfter {
+				t.Fatalf("after the %s: got %q, want %q", tt.end, got, tt.wantAfter)
+			}
+		})
+	}
+}
+
+// A client that sends the close phrase and keeps its socket open holds no
+// max_clients place while the server waits for its FIN; the waiting ones
+// are bounded on their own.
+func TestClosingConnectionsDoNotHoldClientPlaces(t *testing.T) {
+	st := defaultSettings()
+	st.MaxClients = 2
+	ts := startServer(t, st, func(s *Server) {
+		s.lingerFor = time.Minute // the closers outlast the test's checks
+		s.minLingering = 3
+	})
+	const closers = 5
+	for i := range closers {
+		c := ts.dial(t) // closed when the test ends
+		ts.waitClients(t, 1)
+		mustWrite(t, c, "bye CLOSE SOCKET")
+		if got := readToEOF(t, c); got != "BYE " {
+			t.Fatalf("closer %d got %q", i, got)
+		}
+		ts.waitClients(t, 0)
+	}
+	if !poll(5*time.Second, func() bool { return ts.srv.Stats().LingerSkipped.Load() == closers-3 }) {
+		t.Fatalf("%d closing connections not kept waiting, want %d", ts.srv.Stats().LingerSkipped.Load(), closers-3)
+	}
+	if n := ts.srv.Closing(); n != 3 {
+		t.Fatalf("%d connections waiting for their client's FIN, want the bound 3", n)
+	}
+	// Both places are free for clients that chat.
+	for i := range st.MaxClients {
+		c := ts.dial(t)
+		mustWrite(t, c, "hi")
+		if got := readN(t, c, 2); got != "HI" {
+			t.Fatalf("client %d got %q", i, got)
+		}
+	}
+	if n := ts.srv.Stats().Rejected.Load(); n != 0 {
+		t.Fatalf("%d clients rejected", n)
 	}
 }
 
@@ -240,7 +370,7 @@ func TestIdleTimeout(t *testing.T) {
 	st.IdleTimeout = 200 * time.Millisecond
 	ts := startServer(t, st)
 	c := ts.dial(t)
-	if got := readToEOF(t, c); got != "" {
+	if got := readToEOF(t, c); got != "*** idle too long, disconnected\n" {
 		t.Fatalf("got %q", got)
 	}
 	ts.waitClients(t, 0)
@@ -272,7 +402,7 @@ func TestIdleTimeoutCountsFromLastData(t *testing.T) {
 		// so it fires early and must be extended.
 		time.Sleep(20 * time.Millisecond)
 	}
-	if got := readToEOF(t, c); got != "" {
+	if got := readToEOF(t, c); got != "\n*** idle too long, disconnected\n" {
 		t.Fatalf("got %q", got)
 	}
 	if d := time.Since(last); d < 400*time.Millisecond {
@@ -335,6 +465,67 @@ func TestServerFull(t *testing.T) {
 	mustWrite(t, d, "in")
 	if got := readN(t, d, 2); got != "IN" {
 		t.Fatalf("got %q", got)
+	}
+}
+
+// A burst of server-full rejections is one log line for the first and
+// then at most one summary line per interval with the count; the counter
+// keeps the exact number, and Shutdown logs what is still pending.
+func TestServerFullRejectionsAreLoggedInSummary(t *testing.T) {
+	st := defaultSettings()
+	st.MaxClients = 1
+	ts := startServer(t, st, func(s *Server) { s.rejectLg.every = time.Hour })
+	ts.dial(t)
+	ts.waitClients(t, 1)
+	const rejected = 50
+	for range rejected {
+		readToEOF(t, ts.dial(t))
+	}
+	if n := ts.srv.Stats().Rejected.Load(); n != rejected {
+		t.Fatalf("rejected = %d, want %d", n, rejected)
+	}
+	if n := strings.Count(ts.logs.String(), "client rejected"); n != 1 {
+		t.Fatalf("%d 'client rejected' lines for %d rejections in one interval, want 1:\n%s", n, rejected, ts.logs)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ts.srv.Shutdown(ctx)
+	if n := strings.Count(ts.logs.String(), "clients rejected"); n != 1 || !strings.Contains(ts.logs.String(), fmt.Sprintf("count=%d", rejected-1)) {
+		t.Fatalf("want one summary line with count=%d after Shutdown, log:\n%s", rejected-1, ts.logs)
+	}
+}
+
+// The summary comes once per interval while a burst lasts, and after a
+// quiet interval the next rejection is logged on its own again.
+func TestRejectionLogSummarisesEachInterval(t *testing.T) {
+	var buf syncBuffer
+	r := rejectionLog{logger: slog.New(slog.NewTextHandler(&buf, nil)), every: 50 * time.Millisecond}
+	defer r.flush()
+	lines := func(s string) int { return strings.Count(buf.String(), s) }
+	for range 10 {
+		r.note("127.0.0.1:1")
+	}
+	if lines("client rejected") != 1 || lines("clients rejected") != 0 {
+		t.Fatalf("after 10 rejections at once:\n%s", buf.String())
+	}
+	if !poll(5*time.Second, func() bool { return lines("clients rejected") == 1 }) {
+		t.Fatalf("no summary after the interval:\n%s", buf.String())
+	}
+	if !strings.Contains(buf.String(), "count=9") {
+		t.Fatalf("summary does not count the 9 unlogged rejections:\n%s", buf.String())
+	}
+	// The burst ends after a quiet interval; the next rejection is a
+	// line of its own.
+	if !poll(5*time.Second, func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.timer == nil
+	}) {
+		t.Fatal("burst never ended")
+	}
+	r.note("127.0.0.1:2")
+	if lines("client rejected") != 2 {
+		t.Fatalf("rejection after a quiet interval not logged:\n%s", buf.String())
 	}
 }
 

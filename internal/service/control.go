@@ -33,8 +33,16 @@ func (s State) String() string {
 	return "not installed"
 }
 
-// ErrNoServiceManager is returned when no service manager runs here.
-var ErrNoServiceManager = errors.New("no service manager")
+// ErrNoServiceManager is what NewManager's error is when no service
+// manager runs here (errors.Is); its text says why.
+var ErrNoServiceManager = errors.New("no service manager is running")
+
+// noManagerError is ErrNoServiceManager with the reason, which says "no
+// service manager" itself: prefixing the sentinel's text would stutter.
+type noManagerError struct{ why string }
+
+func (e *noManagerError) Error() string        { return e.why }
+func (e *noManagerError) Is(target error) bool { return target == ErrNoServiceManager }
 
 // Manager installs and controls the chatd service.
 type Manager struct {
@@ -44,11 +52,11 @@ type Manager struct {
 }
 
 // NewManager prepares to control the service described by o. It fails
-// with an error wrapping ErrNoServiceManager when none is running.
+// with an error that is ErrNoServiceManager when none is running.
 func NewManager(o Options) (*Manager, error) {
 	p := Detect()
 	if !p.Usable {
-		return nil, fmt.Errorf("%w: %s", ErrNoServiceManager, p.Why)
+		return nil, &noManagerError{why: p.Why}
 	}
 	cfg, err := o.kardianosConfig()
 	if err != nil {

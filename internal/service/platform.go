@@ -15,7 +15,8 @@ type Platform struct {
 	Name string
 	// Usable reports that the service manager is actually running here.
 	Usable bool
-	// Why explains an unusable platform in one line.
+	// Why explains an unusable platform in one line, which starts by
+	// saying there is no service manager.
 	Why string
 }
 
@@ -33,7 +34,7 @@ func Detect() Platform {
 			return Platform{Name: name, Why: "no service manager is running (PID 1 is " + orUnknown(pid1) + ", not init or systemd)"}
 		}
 		if _, err := os.Stat("/etc/init.d"); err != nil {
-			return Platform{Name: name, Why: "PID 1 is init but /etc/init.d is missing"}
+			return Platform{Name: name, Why: "no service manager is running (PID 1 is init, but /etc/init.d is missing)"}
 		}
 	}
 	return Platform{Name: name, Usable: true}

@@ -20,15 +20,19 @@ type Program struct {
 	Reload func()
 	// Log receives one line per signal.
 	Log *slog.Logger
+	// Signals delivers SIGHUP, SIGINT and SIGTERM; nil subscribes to them
+	// when Run begins. chatd passes what it caught from its first instant
+	// (package signals), so that one sent before it was ready is acted
+	// on once it is.
+	Signals <-chan os.Signal
 }
 
 // Run runs p until SIGINT or SIGTERM: Start, then SIGHUP → Reload as often
 // as it comes, then Stop. It returns Start's error, or Stop's.
 //
 // A second SIGINT or SIGTERM while Stop drains ends the process at once.
-// The signal handlers are installed before Start, so a SIGHUP or SIGTERM
-// sent the moment the service manager sees it ready (systemctl reload
-// right after start, say) cannot kill the process with the default action.
+// Signals that came before Start returned are acted on right after it: a
+// SIGHUP reloads, a SIGTERM stops.
 // The same path serves the foreground and every service manager:
 // kardianos' Interactive() cannot tell them apart reliably, and nothing
 // here needs to.
@@ -36,9 +40,13 @@ func Run(p Program) error {
 	if p.Log == nil {
 		p.Log = slog.New(slog.DiscardHandler)
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
-	defer signal.Stop(sigs)
+	sigs := p.Signals
+	if sigs == nil {
+		own := make(chan os.Signal, 4)
+		signal.Notify(own, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		defer signal.Stop(own)
+		sigs = own
+	}
 	wait := func() {
 		for sig := range sigs {
 			if sig == syscall.SIGHUP {

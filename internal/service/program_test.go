@@ -2,6 +2,8 @@ package service
 
 import (
 	"errors"
+	"os"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -65,5 +67,28 @@ func TestRunReturnsStartError(t *testing.T) {
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("Run = %v", err)
+	}
+}
+
+// Signals that arrived before Run (caught from the process's first
+// instant) are acted on once Start returned: the SIGHUP reloads a started
+// program, the SIGTERM then stops it.
+func TestRunActsOnSignalsThatCameBeforeStart(t *testing.T) {
+	sigs := make(chan os.Signal, 4)
+	sigs <- syscall.SIGHUP
+	sigs <- syscall.SIGHUP
+	sigs <- syscall.SIGTERM
+	var events []string
+	err := Run(Program{
+		Start:   func() error { events = append(events, "start"); return nil },
+		Stop:    func() error { events = append(events, "stop"); return nil },
+		Reload:  func() { events = append(events, "reload") },
+		Signals: sigs,
+	})
+	if err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	if got := strings.Join(events, " "); got != "start reload reload stop" {
+		t.Fatalf("events %q, want start reload reload stop", got)
 	}
 }

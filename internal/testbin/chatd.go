@@ -3,19 +3,19 @@ package testbin
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/serverproc"
 )
 
 // Options configure a chatd started by StartChatd.
@@ -37,16 +37,14 @@ type Options struct {
 
 // Chatd is a chatd child process.
 type Chatd struct {
-	t       testing.TB
-	Cmd     *exec.Cmd
-	Addr    string // chat listen address
-	Dir     string // private temp dir: config, socket, state
-	Socket  string // admin socket path
-	Config  string // config file path
-	logs    *lockedBuffer
-	exited  chan struct{}
-	exitErr error
+	*serverproc.Chatd
+	t    testing.TB
+	logs *LockedBuffer
 }
+
+// testLogging is the tests' logging: JSON, so that tests can read the
+// records, at debug level.
+const testLogging = "log:\n  format: json\n  level: debug\n"
 
 // StartChatd runs `chatd run` with a temp config and waits until it
 // listens. It is stopped (SIGKILL if SIGTERM does not do it) when the test
@@ -59,40 +57,22 @@ func StartChatd(t testing.TB, o Options) *Chatd {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	// Other users (tests that connect as another uid) may look inside.
 	os.Chmod(dir, 0o755)
-	c := &Chatd{t: t, Dir: dir, Socket: filepath.Join(dir, "run", "admin.sock"),
-		Config: filepath.Join(dir, "chatd.yaml"), logs: &lockedBuffer{}, exited: make(chan struct{})}
-	base := fmt.Sprintf("listen: 127.0.0.1:0\nstate_dir: %s\nadmin:\n  socket: %s\nlog:\n  format: json\n  level: debug\n",
-		filepath.Join(dir, "state"), c.Socket)
-	cfg := mergeYAML(base, o.Config)
-	if err := os.WriteFile(c.Config, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	args := append([]string{"run", "--config", c.Config}, o.Args...)
 	bin := o.Binary
 	if bin == "" {
 		bin = "chatd"
 	}
-	argv := append(append(append([]string{}, o.Wrapper...), Path(t, bin)), args...)
-	c.Cmd = exec.Command(argv[0], argv[1:]...)
-	c.Cmd.Env = append(cleanEnv(), o.Env...)
-	c.Cmd.Stdout = c.logs
-	c.Cmd.Stderr = c.logs
-	if err := c.Cmd.Start(); err != nil {
+	c := &Chatd{t: t, logs: &LockedBuffer{}}
+	c.Chatd, err = serverproc.StartChatd(serverproc.ChatdOptions{
+		Binary: Path(t, bin), Dir: dir, Config: serverproc.MergeYAML(testLogging, o.Config),
+		Args: o.Args, Env: o.Env, Wrapper: o.Wrapper, Output: c.logs,
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
-	go func() {
-		c.exitErr = c.Cmd.Wait()
-		close(c.exited)
-	}()
 	t.Cleanup(func() {
-		c.Cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.exited:
-		case <-time.After(10 * time.Second):
-			c.Cmd.Process.Kill()
-			<-c.exited
-		}
+		c.Stop(10 * time.Second)
 		if t.Failed() {
 			t.Logf("chatd log:\n%s", c.Logs())
 		}
@@ -100,55 +80,12 @@ func StartChatd(t testing.TB, o Options) *Chatd {
 	if o.NoWait {
 		return c
 	}
-	line := c.WaitLog("chatd started", 20*time.Second)
-	var rec struct {
-		Listen string `json:"listen"`
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if _, err := c.WaitListening(ctx); err != nil {
+		t.Fatalf("%v; log:\n%s", err, c.Logs())
 	}
-	if err := json.Unmarshal([]byte(line), &rec); err != nil || rec.Listen == "" {
-		t.Fatalf("cannot read the listen address from %q: %v", line, err)
-	}
-	c.Addr = rec.Listen
 	return c
-}
-
-// mergeYAML appends extra to base, replacing base's top-level sections
-// that extra redefines (a YAML mapping may not repeat a key).
-func mergeYAML(base, extra string) string {
-	if extra == "" {
-		return base
-	}
-	redefined := map[string]bool{}
-	for _, l := range strings.Split(extra, "\n") {
-		if l != "" && l[0] != ' ' && l[0] != '#' {
-			if i := strings.Index(l, ":"); i > 0 {
-				redefined[l[:i]] = true
-			}
-		}
-	}
-	var out []string
-	skip := false
-	for _, l := range strings.Split(base, "\n") {
-		if l != "" && l[0] != ' ' {
-			i := strings.Index(l, ":")
-			skip = i > 0 && redefined[l[:i]]
-		}
-		if !skip {
-			out = append(out, l)
-		}
-	}
-	return strings.Join(out, "\n") + "\n" + extra + "\n"
-}
-
-// cleanEnv is the test's environment without CHATD_* variables, so that a
-// developer's shell cannot change what a test runs.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "CHATD_") && !strings.HasPrefix(kv, "CHAT_ADDR=") {
-			env = append(env, kv)
-		}
-	}
-	return env
 }
 
 // Logs returns everything chatd wrote so far.
@@ -168,10 +105,8 @@ func (c *Chatd) WaitLog(substr string, timeout time.Duration) string {
 		return false
 	})
 	if !ok {
-		select {
-		case <-c.exited:
-			c.t.Fatalf("chatd exited (%v) before logging %q; log:\n%s", c.exitErr, substr, c.Logs())
-		default:
+		if c.Exited() {
+			c.t.Fatalf("chatd exited (%v) before logging %q; log:\n%s", c.Err(), substr, c.Logs())
 		}
 		c.t.Fatalf("chatd did not log %q within %v; log:\n%s", substr, timeout, c.Logs())
 	}
@@ -214,32 +149,16 @@ func (c *Chatd) Signal(sig os.Signal) {
 func (c *Chatd) Wait(timeout time.Duration) int {
 	c.t.Helper()
 	select {
-	case <-c.exited:
+	case <-c.Done():
 	case <-time.After(timeout):
 		c.t.Fatalf("chatd did not exit within %v; log:\n%s", timeout, c.Logs())
 	}
 	var ee *exec.ExitError
-	if errors.As(c.exitErr, &ee) {
-		return ee.ExitCode()
+	if err := c.Err(); err != nil && !errors.As(err, &ee) {
+		c.t.Fatalf("chatd: %v", err)
 	}
-	if c.exitErr != nil {
-		c.t.Fatalf("chatd: %v", c.exitErr)
-	}
-	return 0
+	return c.ExitCode()
 }
-
-// Exited reports whether chatd has exited.
-func (c *Chatd) Exited() bool {
-	select {
-	case <-c.exited:
-		return true
-	default:
-		return false
-	}
-}
-
-// Pid is chatd's process ID.
-func (c *Chatd) Pid() int { return c.Cmd.Process.Pid }
 
 // Poll calls cond every few milliseconds until it returns true or timeout
 // passes, and reports whether it did.
@@ -272,18 +191,20 @@ func ReadAll(r net.Conn, timeout time.Duration) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-type lockedBuffer struct {
+// LockedBuffer is a bytes.Buffer that a child process's output copier and
+// the test may use at once.
+type LockedBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *lockedBuffer) Write(p []byte) (int, error) {
+func (b *LockedBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *lockedBuffer) String() string {
+func (b *LockedBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

@@ -9,7 +9,7 @@ import (
 	"net"
 	"time"
 
-	"github.com/chatd/chatd/internal/upcase"
+	"github.com/chatd/chatd/internal/protocol"
 )
 
 // BufSize is the per-connection read buffer.
@@ -67,4 +67,9 @@ func handle(c net.Conn) {
 // It is chatd's own ASCII routine (eight bytes at a time): a yardstick that
 // uppercased byte by byte would be slower than chatd on large messages and
 // flatter it, and one that had its own copy could drift from it.
-func Upper(b []byte) { upcase.UpperASCIIInPlace(b) }
+func Upper(b []byte) {
+	for len(b) > 0 {
+		_, n := protocol.AppendUpperASCII(b[:0], b) // in place, up to a non-ASCII byte
+		b = b[min(n+1, len(b)):]                    // which is left alone
+	}
+}

@@ -3,6 +3,7 @@ package compare
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,10 +18,15 @@ type Binaries struct {
 	Chatctl, ChatctlNote string
 }
 
+// Roots are the two modules a comparison builds from.
+type Roots struct {
+	Chatd string // the product module: ./daemon, ./ctl
+	Bench string // this module: ./baseline, ./chatbench
+}
+
 // BuildAll builds chatd (with the given extra build tags), the baseline,
-// chatbench and, if the module has ctl/main.go, chatctl into dir, from the
-// module rooted at root.
-func BuildAll(ctx context.Context, goTool, root, dir, tags string) (Binaries, error) {
+// chatbench and, if the product has ctl/main.go, chatctl into dir.
+func BuildAll(ctx context.Context, goTool string, roots Roots, dir, tags string) (Binaries, error) {
 	b := Binaries{
 		Chatd:     filepath.Join(dir, "chatd"),
 		Baseline:  filepath.Join(dir, "baseline"),
@@ -31,23 +37,23 @@ func BuildAll(ctx context.Context, goTool, root, dir, tags string) (Binaries, er
 		extra = []string{"-tags", tags}
 	}
 	for _, t := range []struct {
-		out, pkg string
-		args     []string
+		out, root, pkg string
+		args           []string
 	}{
-		{b.Chatd, "./daemon", extra},
-		{b.Baseline, "./bench/baseline", nil},
-		{b.Chatbench, "./bench/chatbench", nil},
+		{b.Chatd, roots.Chatd, "./daemon", extra},
+		{b.Baseline, roots.Bench, "./baseline", nil},
+		{b.Chatbench, roots.Bench, "./chatbench", nil},
 	} {
-		if err := goBuild(ctx, goTool, root, t.out, t.pkg, t.args); err != nil {
+		if err := goBuild(ctx, goTool, t.root, t.out, t.pkg, t.args); err != nil {
 			return b, err
 		}
 	}
-	if _, err := os.Stat(filepath.Join(root, "ctl", "main.go")); err != nil {
+	if _, err := os.Stat(filepath.Join(roots.Chatd, "ctl", "main.go")); err != nil {
 		b.ChatctlNote = "n/a (chatctl not built)"
 		return b, nil
 	}
 	out := filepath.Join(dir, "chatctl")
-	if err := goBuild(ctx, goTool, root, out, "./ctl", nil); err != nil {
+	if err := goBuild(ctx, goTool, roots.Chatd, out, "./ctl", nil); err != nil {
 		if ctx.Err() != nil {
 			return b, err
 		}
@@ -70,18 +76,38 @@ func goBuild(ctx context.Context, goTool, root, out, pkg string, extra []string)
 	return nil
 }
 
-// ModuleRoot is the directory of the main module's go.mod, as the go tool
-// sees it from the current directory.
-func ModuleRoot(ctx context.Context, goTool string) (string, error) {
-	out, err := exec.CommandContext(ctx, goTool, "env", "GOMOD").Output()
+// benchModule and chatdModule are the module paths of bench/ and of the
+// product it measures (bench/go.mod replaces the latter with ../).
+const (
+	benchModule = "github.com/chatd/chatd/bench"
+	chatdModule = "github.com/chatd/chatd"
+)
+
+// FindRoots asks the go tool, from the current directory, where the bench
+// module and the chatd module it uses are.
+func FindRoots(ctx context.Context, goTool string) (Roots, error) {
+	out, err := exec.CommandContext(ctx, goTool, "list", "-m", "-f", "{{.Path}} {{.Dir}}", benchModule, chatdModule).Output()
 	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
+		var ee *exec.ExitError
+		if errors.As(err, &ee) {
+			err = fmt.Errorf("%w: %s", err, strings.TrimSpace(string(ee.Stderr)))
+		}
+		return Roots{}, fmt.Errorf("go list -m %s %s (run from the bench directory): %w", benchModule, chatdModule, err)
 	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", fmt.Errorf("not inside the chatd module (go env GOMOD is empty): run from the repository")
+	var r Roots
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		path, dir, _ := strings.Cut(line, " ")
+		switch path {
+		case benchModule:
+			r.Bench = dir
+		case chatdModule:
+			r.Chatd = dir
+		}
 	}
-	return filepath.Dir(mod), nil
+	if r.Bench == "" || r.Chatd == "" {
+		return Roots{}, fmt.Errorf("go list -m did not name both modules: %q", out)
+	}
+	return r, nil
 }
 
 // GoTool finds the go command.

@@ -1,7 +1,7 @@
 // Package compare runs chatd and the bare baseline server side by side
 // under the same loads — alternately, A B A B, in one run — and reports
 // medians and ratios against the targets of issue 5. It is the logic of
-// `go run ./bench/compare`.
+// `go run ./compare` in the bench module.
 package compare
 
 import (
@@ -23,6 +23,7 @@ import (
 
 	"github.com/chatd/chatd/bench/internal/load"
 	"github.com/chatd/chatd/bench/internal/procs"
+	"github.com/chatd/chatd/internal/serverproc"
 )
 
 // Options configure a comparison.
@@ -94,7 +95,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	if err != nil {
 		return s, err
 	}
-	root, err := ModuleRoot(ctx, goTool)
+	roots, err := FindRoots(ctx, goTool)
 	if err != nil {
 		return s, err
 	}
@@ -118,7 +119,7 @@ func Run(ctx context.Context, o Options) (*Summary, error) {
 	}
 	r := &runner{o: o, dir: dir, s: s}
 	r.logf("building chatd, baseline, chatbench and chatctl in %s", dir)
-	if r.bins, err = BuildAll(ctx, goTool, root, filepath.Join(dir, "bin"), tags); err != nil {
+	if r.bins, err = BuildAll(ctx, goTool, roots, filepath.Join(dir, "bin"), tags); err != nil {
 		return s, err
 	}
 	s.Machine = DescribeMachine(r.bins.Chatd)
@@ -360,7 +361,7 @@ func (r *runner) chatctlList(ctx context.Context, srv *Server) (time.Duration, i
 	cmd := exec.CommandContext(ctx, r.bins.Chatctl, "--socket", srv.Admin, "list")
 	var out, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &stderr
-	dieWithParent(cmd)
+	serverproc.DieWithParent(cmd)
 	start := time.Now()
 	err := cmd.Run()
 	d := time.Since(start)
@@ -425,7 +426,7 @@ func (r *runner) pingpong(ctx context.Context, addr string, w Workload) load.Res
 	cmd.Stdout, cmd.Stderr = &out, &stderr
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
-	dieWithParent(cmd)
+	serverproc.DieWithParent(cmd)
 	err := cmd.Run()
 	var res load.Result
 	if jerr := json.Unmarshal(out.Bytes(), &res); jerr != nil || res.Schema != load.Schema {

@@ -64,6 +64,20 @@ type Status struct {
 	MaxClients       int       `json:"max_clients"`
 	BytesIn          uint64    `json:"bytes_in"`
 	BytesOut         uint64    `json:"bytes_out"`
+	ClientIDs        ClientIDs `json:"client_ids"`
+}
+
+// ClientIDs says whether client IDs are saved in the state directory, so
+// that a restart never repeats them. When they cannot be saved, chatd
+// takes IDs from a clock-derived floor instead, which no restart repeats
+// either, and keeps trying to save.
+type ClientIDs struct {
+	StateFile string `json:"state_file"`
+	Saved     bool   `json:"saved"`
+	// When Saved is false: since when, and why.
+	UnsavedSince *time.Time `json:"unsaved_since,omitempty"`
+	Problem      string     `json:"problem,omitempty"`
+	Retrying     bool       `json:"retrying,omitempty"` // saving is tried again
 }
 
 // Error is the body of every error answer.

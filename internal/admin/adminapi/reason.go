@@ -7,8 +7,14 @@ import (
 )
 
 // CheckReason reports why a kick reason is unacceptable, or nil. The reason
-// is sent to the client inside one notice line, so it must be one line of
-// printable UTF-8 and short.
+// is sent to the client inside one notice line and shown on operators'
+// terminals, so it must be short, valid UTF-8 and printable: letters,
+// marks, numbers, punctuation, symbols and the ASCII space
+// (unicode.IsPrint). That refuses control characters and also the
+// invisible or reordering ones that are not controls: line and paragraph
+// separators (U+2028, U+2029), bidirectional overrides (U+202E), zero-width
+// spaces and joiners (U+200B), the byte-order mark (U+FEFF) and other
+// spaces than U+0020.
 func CheckReason(r string) error {
 	if len(r) > MaxReasonLen {
 		return fmt.Errorf("kick reason is too long (%d bytes; at most %d)", len(r), MaxReasonLen)
@@ -17,8 +23,8 @@ func CheckReason(r string) error {
 		return fmt.Errorf("kick reason is not valid UTF-8")
 	}
 	for _, c := range r {
-		if unicode.IsControl(c) {
-			return fmt.Errorf("kick reason must be one line of printable text (it contains %q)", c)
+		if !unicode.IsPrint(c) {
+			return fmt.Errorf("kick reason must be one line of printable text (it contains %U)", c)
 		}
 	}
 	return nil

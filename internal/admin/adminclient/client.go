@@ -5,6 +5,7 @@
 package adminclient
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -116,6 +117,18 @@ func (c *Client) Kick(ctx context.Context, id uint64, reason string) (adminapi.K
 	return res, notConnected(err, id)
 }
 
+// KickMany kicks every client (req.All) or the listed ones in one request;
+// chatd closes them concurrently and answers with each one's result.
+func (c *Client) KickMany(ctx context.Context, req adminapi.BulkKick) (adminapi.BulkKickResult, error) {
+	body, err := json.Marshal(req)
+	if err != nil {
+		return adminapi.BulkKickResult{}, fmt.Errorf("encode bulk kick: %w", err)
+	}
+	var res adminapi.BulkKickResult
+	err = c.send(ctx, http.MethodPost, adminapi.PathKick, body, &res)
+	return res, err
+}
+
 // Status returns the daemon's status.
 func (c *Client) Status(ctx context.Context) (adminapi.Status, error) {
 	var st adminapi.Status
@@ -125,16 +138,28 @@ func (c *Client) Status(ctx context.Context) (adminapi.Status, error) {
 
 // do sends a request and decodes a 2xx answer's JSON into out.
 func (c *Client) do(ctx context.Context, method, path string, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://chatd"+path, nil)
+	return c.send(ctx, method, path, nil, out)
+}
+
+// send is do with a JSON request body (nil for none).
+func (c *Client) send(ctx context.Context, method, path string, body []byte, out any) error {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://chatd"+path, rd)
 	if err != nil {
 		return fmt.Errorf("admin request %s %s: %w", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return c.transportError(err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
 	if err != nil {
 		return c.transportError(err)
 	}
@@ -148,9 +173,9 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 		return &NotAdminAPIError{Socket: c.socket, What: cliutil.Printable(what)}
 	}
 	if resp.StatusCode/100 != 2 {
-		return apiError(resp.StatusCode, body)
+		return apiError(resp.StatusCode, answer)
 	}
-	if err := json.Unmarshal(body, out); err != nil {
+	if err := json.Unmarshal(answer, out); err != nil {
 		return fmt.Errorf("chatd%s sent an answer chatctl cannot read; are chatd and chatctl the same version?", c.at())
 	}
 	return nil

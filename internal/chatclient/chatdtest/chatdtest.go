@@ -1,8 +1,8 @@
 // Package chatdtest is a tiny in-process stand-in for a chatd server, for
 // the chat client's tests. It listens on 127.0.0.1 on a free port, answers
-// each client's bytes in ASCII uppercase the moment they arrive, and closes
-// the connection gracefully when the client sends "CLOSE SOCKET" (answering
-// only the bytes before it) or half-closes. Tests drive the rest through a
+// each client's bytes by chatd's own rule (package protocol: uppercase, at
+// once), and closes the connection gracefully when the client sends the
+// close phrase or half-closes. Tests drive the rest through a
 // Conn: push output at any time, kick with a notice, reset.
 //
 // Waiting helpers take a deadline and wake on events; none sleeps.
@@ -18,12 +18,12 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/protocol"
 )
 
 // WaitTimeout bounds every wait in this package.
 const WaitTimeout = 10 * time.Second
-
-const closePhrase = "CLOSE SOCKET"
 
 // Options change the server's behaviour.
 type Options struct {
@@ -178,31 +178,21 @@ func (c *Conn) Reset() {
 func (c *Conn) serve() {
 	defer close(c.done)
 	buf := make([]byte, 4096)
-	var tail []byte // the last bytes seen, to find the phrase across reads
+	var proto protocol.Stream // answers as the real server does
 	for {
 		n, err := c.c.Read(buf)
 		if n > 0 {
 			c.received.Write(buf[:n])
-			joined := append(append([]byte(nil), tail...), buf[:n]...)
-			if i := bytes.Index(joined, []byte(closePhrase)); i >= 0 {
-				// Answer the bytes before the phrase that were not
-				// answered yet, then close.
-				if before := i - len(tail); before > 0 {
-					c.answer(buf[:before])
-				}
+			out, closed := proto.Reply(nil, buf[:n])
+			c.write(out)
+			if closed {
 				c.closeGracefully()
 				return
 			}
-			// Hold back nothing: a phrase prefix is answered too, as
-			// the real server answers it once it is known not to be
-			// the phrase; tests do not split the phrase across reads
-			// with other text around it.
-			c.answer(buf[:n])
-			keep := min(len(joined), len(closePhrase)-1)
-			tail = append(tail[:0], joined[len(joined)-keep:]...)
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
+				c.write(proto.End(nil))
 				close(c.eof)
 				if !c.opts.IgnoreEOF {
 					c.Close()
@@ -213,17 +203,14 @@ func (c *Conn) serve() {
 	}
 }
 
-func (c *Conn) answer(p []byte) {
-	up := make([]byte, len(p))
-	for i, b := range p {
-		if 'a' <= b && b <= 'z' {
-			b -= 'a' - 'A'
-		}
-		up[i] = b
+// write sends an answer.
+func (c *Conn) write(p []byte) {
+	if len(p) == 0 {
+		return
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	c.c.Write(up)
+	c.c.Write(p)
 }
 
 // closeGracefully sends FIN, then reads and drops what the client still
