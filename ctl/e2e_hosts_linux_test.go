@@ -191,3 +191,53 @@ func TestHostErrorsOverSSH(t *testing.T) {
 		})
 	}
 }
+
+func TestHostsKickOverSSH(t *testing.T) {
+	f := startFleet(t)
+	a1, a2 := dial(t, f.web1), dial(t, f.web1)
+	b1, b2 := dial(t, f.web2), dial(t, f.web2)
+	for _, ch := range []*chatter{a1, a2, b1, b2} {
+		ch.say("hello")
+	}
+	ids := map[string]uint64{}
+	for _, c := range []*testbin.Chatd{f.web1, f.web2} {
+		for _, cl := range waitFor(t, c, "two clients", func(l []adminapi.Client) bool { return len(l) == 2 }) {
+			ids[cl.RemoteAddr] = cl.ID
+		}
+	}
+	idOf := func(ch *chatter) string { return fmt.Sprint(ids[ch.addr()]) }
+
+	t.Run("one host: kick ID, as there", func(t *testing.T) {
+		r := f.net.ctl(t, nil, "", "--host", "ssh://web1", "kick", idOf(a1), "--reason", "bye").mustOK(t)
+		if r.stdout != "kicked client "+idOf(a1)+"\n" {
+			t.Fatalf("kick on one host: %q", r.stdout)
+		}
+		waitFor(t, f.web1, "a1 gone", func(l []adminapi.Client) bool { return len(l) == 1 && l[0].RemoteAddr == a2.addr() })
+	})
+	t.Run("HOST/ID on two hosts; a not connected ID is exit 3", func(t *testing.T) {
+		args := append(append([]string{}, listHosts...), "kick", web2Host+"/"+idOf(b1), "web1/"+idOf(a1))
+		r := f.net.ctl(t, nil, "", args...)
+		wantOut := web2Host + ": kicked client " + idOf(b1) + "\n"
+		wantErr := "chatctl: web1: client " + idOf(a1) + " is not connected\n"
+		if r.code != 3 || r.stdout != wantOut || r.stderr != wantErr {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want 3, %q, %q", r.code, r.stdout, r.stderr, wantOut, wantErr)
+		}
+		waitFor(t, f.web2, "b1 gone", func(l []adminapi.Client) bool { return len(l) == 1 && l[0].RemoteAddr == b2.addr() })
+	})
+	t.Run("--all everywhere, one host down: the others kicked, exit 1", func(t *testing.T) {
+		args := append(append([]string{}, listHosts...), "--host", "ssh://127.0.0.1:2209", "kick", "--all", "--yes")
+		r := f.net.ctl(t, nil, "", args...)
+		wantOut := web2Host + ": kicked client " + idOf(b2) + "\n" + "web1: kicked client " + idOf(a2) + "\n"
+		wantErr := "chatctl: 127.0.0.1:2209: ssh: connect to host 127.0.0.1 port 2209: Connection refused\n"
+		if r.code != 1 || r.stdout != wantOut || r.stderr != wantErr {
+			t.Fatalf("exit %d, stdout %q, stderr %q; want 1, %q, %q", r.code, r.stdout, r.stderr, wantOut, wantErr)
+		}
+		for _, c := range []*testbin.Chatd{f.web1, f.web2} {
+			waitFor(t, c, "no clients", func(l []adminapi.Client) bool { return len(l) == 0 })
+		}
+		r = f.net.ctl(t, nil, "", append(append([]string{}, listHosts...), "kick", "--all", "--yes")...).mustOK(t)
+		if r.stdout != web2Host+": no clients connected\nweb1: no clients connected\n" {
+			t.Fatalf("kick --all of none: %q", r.stdout)
+		}
+	})
+}

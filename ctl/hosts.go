@@ -147,7 +147,7 @@ const maxConcurrentHosts = 32
 // queryAll asks the targets at once (up to maxConcurrentHosts): a slow or
 // unreachable host costs its own time only. The results are in the
 // targets' order.
-func queryAll[T any](ctx context.Context, ts []target, ask func(context.Context, *adminclient.Client) (T, error)) []hostResult[T] {
+func queryAll[T any](ctx context.Context, ts []target, ask func(context.Context, target) (T, error)) []hostResult[T] {
 	res := make([]hostResult[T], len(ts))
 	slots := make(chan struct{}, maxConcurrentHosts)
 	var wg sync.WaitGroup
@@ -155,7 +155,7 @@ func queryAll[T any](ctx context.Context, ts []target, ask func(context.Context,
 		wg.Go(func() {
 			slots <- struct{}{}
 			defer func() { <-slots }()
-			v, err := ask(ctx, t.client)
+			v, err := ask(ctx, t)
 			res[i] = hostResult[T]{target: t, value: v, err: t.explain(err)}
 		})
 	}

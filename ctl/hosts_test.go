@@ -111,10 +111,29 @@ func TestHostUsageMistakes(t *testing.T) {
 		{[]string{"--host", "web1", "list"}, "give ssh://[user@]host[:port]"},
 		{[]string{"--host", "ssh://web1,ssh://web1", "list"}, "host web1 is given twice"},
 		{[]string{"--host", "ssh://web1", "--host", "ssh://web2", "reload"}, "reload talks to one host at a time"},
+		{[]string{"kick", "web1/3"}, "web1/3 names a host: give it with --host ssh://web1"},
+		{[]string{"--host", "ssh://web1,ssh://web2", "kick", "3"}, "client 3: with several hosts, give HOST/ID (hosts: web1, web2)"},
+		{[]string{"--host", "ssh://web1,ssh://web2", "kick", "web1/3", "web3/4"}, "web3/4: no --host is web3 (hosts: web1, web2)"},
+		{[]string{"--host", "ssh://web1", "kick", "web1/x"}, `bad client id "x"`},
 	} {
 		_, _, err := run(c.args...)
 		if err == nil || !strings.Contains(err.Error(), c.want) || cliutil.Code(err) != cliutil.ExitUsage {
 			t.Errorf("chatctl %q: %v (exit %d), want a usage error containing %q", c.args, err, cliutil.Code(err), c.want)
 		}
+	}
+}
+
+func TestKickAllQuestionNamesTheHosts(t *testing.T) {
+	res := []hostResult[int]{
+		{target: target{host: "web1"}, value: 3},
+		{target: target{host: "web2"}, err: errors.New("web2: ssh: connect to host web2 port 22: Connection refused")},
+		{target: target{host: "web3"}, value: 1},
+	}
+	q, total, reachable := kickAllQuestion(res)
+	if want := "Kick all 4 connected clients on web1 (3), web3 (1)? [y/N] "; q != want || total != 4 {
+		t.Fatalf("question %q, total %d; want %q, 4", q, total, want)
+	}
+	if len(reachable) != 2 || reachable[0].host != "web1" || reachable[1].host != "web3" {
+		t.Fatalf("reachable %+v, want web1 and web3", reachable)
 	}
 }

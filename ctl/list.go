@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
-	"github.com/chatd/chatd/internal/admin/adminclient"
 	"github.com/chatd/chatd/internal/cliutil"
 )
 
@@ -37,8 +36,8 @@ and makes the exit status 1; the others are listed all the same.`,
 			return err
 		}
 		defer closeAll(ts)
-		res := queryAll(cmd.Context(), ts, func(ctx context.Context, c *adminclient.Client) ([]adminapi.Client, error) {
-			return c.Clients(ctx)
+		res := queryAll(cmd.Context(), ts, func(ctx context.Context, t target) ([]adminapi.Client, error) {
+			return t.client.Clients(ctx)
 		})
 		w := cmd.OutOrStdout()
 		if len(res) == 1 {

@@ -10,7 +10,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
-	"github.com/chatd/chatd/internal/admin/adminclient"
 	"github.com/chatd/chatd/internal/cliutil"
 )
 
@@ -34,8 +33,8 @@ status 1.`,
 			return err
 		}
 		defer closeAll(ts)
-		res := queryAll(cmd.Context(), ts, func(ctx context.Context, c *adminclient.Client) (adminapi.Status, error) {
-			return c.Status(ctx)
+		res := queryAll(cmd.Context(), ts, func(ctx context.Context, t target) (adminapi.Status, error) {
+			return t.client.Status(ctx)
 		})
 		w := cmd.OutOrStdout()
 		if len(res) == 1 {
