@@ -139,6 +139,21 @@ func TestHostsListAndStatusOverSSH(t *testing.T) {
 			t.Fatalf("status -o json:\n%s", r.stdout)
 		}
 	})
+	t.Run("kick <TAB> offers HOST/ID from every host", func(t *testing.T) {
+		r := f.net.ctl(t, nil, "", append(append([]string{"__complete"}, listHosts...), "kick", "")...)
+		var got []string
+		for _, l := range strings.Split(r.stdout, "\n") {
+			if id, _, ok := strings.Cut(l, "\t"); ok {
+				got = append(got, id)
+			}
+		}
+		list := listJSON(t, f.web1)
+		want := []string{web2Host + "/" + adminapi.FormatID(listJSON(t, f.web2)[0].ID),
+			"web1/" + adminapi.FormatID(list[0].ID), "web1/" + adminapi.FormatID(list[1].ID)}
+		if strings.Join(got, " ") != strings.Join(want, " ") {
+			t.Fatalf("completions %q, want %q\n%s\n%s", got, want, r.stdout, r.stderr)
+		}
+	})
 	t.Run("an unreachable host: one line, exit 1, the others listed", func(t *testing.T) {
 		args := append(append([]string{}, listHosts...), "--host", "ssh://127.0.0.1:2209", "list")
 		r := f.net.ctl(t, nil, "", args...)

@@ -111,14 +111,22 @@ func (a *app) targets() ([]target, error) {
 		return []target{{client: c}}, nil
 	}
 	var ts []target
+	seen := map[string]sshHost{}
 	for _, s := range hosts {
 		h, err := parseSSHHost(s)
 		if err != nil {
 			return nil, err
 		}
-		if slices.ContainsFunc(ts, func(t target) bool { return t.host == h.label }) {
-			return nil, cliutil.Usagef("host %s is given twice", h.label)
+		// The same host twice is asked once (shell completion, for one,
+		// parses the flags twice); the same name for two logins would
+		// make HOST ambiguous.
+		if prev, ok := seen[h.label]; ok {
+			if prev != h {
+				return nil, cliutil.Usagef("host %s is given twice, with different users", h.label)
+			}
+			continue
 		}
+		seen[h.label] = h
 		ts = append(ts, target{host: h.label, client: adminclient.NewCommand(h.label, h.sshCommand(a.socketFlag, a.configFlag))})
 	}
 	slices.SortFunc(ts, func(x, y target) int { return cmp.Compare(x.host, y.host) })

@@ -109,7 +109,7 @@ func TestHostUsageMistakes(t *testing.T) {
 		want string
 	}{
 		{[]string{"--host", "web1", "list"}, "give ssh://[user@]host[:port]"},
-		{[]string{"--host", "ssh://web1,ssh://web1", "list"}, "host web1 is given twice"},
+		{[]string{"--host", "ssh://ops@web1,ssh://root@web1", "list"}, "host web1 is given twice, with different users"},
 		{[]string{"--host", "ssh://web1", "--host", "ssh://web2", "reload"}, "reload talks to one host at a time"},
 		{[]string{"kick", "web1/3"}, "web1/3 names a host: give it with --host ssh://web1"},
 		{[]string{"--host", "ssh://web1,ssh://web2", "kick", "3"}, "client 3: with several hosts, give HOST/ID (hosts: web1, web2)"},
