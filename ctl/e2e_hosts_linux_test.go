@@ -16,10 +16,9 @@ import (
 type fleet struct {
 	net        *sshNet
 	web1, web2 *testbin.Chatd
-	// what the --host values look like in HOST: the alias, or host:port
-	hosts []string
 }
 
+// The two in the HOST column: the alias, and host:port.
 const (
 	web1Host = "web1"
 	web2Host = "127.0.0.1:2202"
