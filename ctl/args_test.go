@@ -59,10 +59,10 @@ func TestUsageMistakesExit2BeforeAnythingIsSent(t *testing.T) {
 
 func TestDuplicateIDsAreKickedOnce(t *testing.T) {
 	o := &kickOptions{}
-	if err := o.parseArgs(newKickCmd(&app{}), []string{"3", "5", "3"}); err != nil {
+	if err := o.parseArgs(newKickCmd(&app{}), []string{"3", "5", "3", "web1/3", "web1/3", "[::1]:22/5"}); err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(o.ids, []uint64{3, 5}) {
+	if !slices.Equal(o.ids, []hostID{{"", 3}, {"", 5}, {"web1", 3}, {"[::1]:22", 5}}) {
 		t.Fatalf("ids %v", o.ids)
 	}
 }

@@ -24,26 +24,35 @@ const completionTimeout = 2 * time.Second
 // script is registered with -o default), so `kick <TAB>` would offer the
 // files of the current directory, none of which is a client ID.
 func (a *app) completeClientIDs(cmd *cobra.Command, args []string, toComplete string) ([]cobra.Completion, cobra.ShellCompDirective) {
-	c, err := a.client()
+	ts, err := a.targets()
 	if err != nil {
 		cobra.CompDebugln("chatctl: "+err.Error(), true)
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
+	defer closeAll(ts)
 	ctx, cancel := context.WithTimeout(cmd.Context(), completionTimeout)
 	defer cancel()
-	clients, err := c.Clients(ctx)
-	if err != nil {
-		cobra.CompDebugln("chatctl: "+err.Error(), true)
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
+	res := queryAll(ctx, ts, func(ctx context.Context, t target) ([]adminapi.Client, error) {
+		return t.client.Clients(ctx)
+	})
 	now := time.Now()
 	var out []cobra.Completion
-	for _, cl := range clients {
-		id := adminapi.FormatID(cl.ID)
-		if slices.Contains(args, id) || !strings.HasPrefix(id, toComplete) {
+	for _, r := range res {
+		if r.err != nil {
+			cobra.CompDebugln("chatctl: "+r.err.Error(), true)
 			continue
 		}
-		out = append(out, cobra.CompletionWithDesc(id, cliutil.Printable(cl.RemoteAddr)+", connected "+humanDuration(now.Sub(cl.ConnectedAt))))
+		for _, cl := range r.value {
+			// With several hosts an ID is HOST/ID, as kick takes it.
+			id := adminapi.FormatID(cl.ID)
+			if len(ts) > 1 {
+				id = r.host + "/" + id
+			}
+			if slices.Contains(args, id) || !strings.HasPrefix(id, toComplete) {
+				continue
+			}
+			out = append(out, cobra.CompletionWithDesc(id, cliutil.Printable(cl.RemoteAddr)+", connected "+humanDuration(now.Sub(cl.ConnectedAt))))
+		}
 	}
 	return out, cobra.ShellCompDirectiveNoFileComp
 }

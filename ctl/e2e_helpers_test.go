@@ -59,14 +59,14 @@ func runCtl(t *testing.T, cmd *exec.Cmd, env []string, stdin string) result {
 	return result{stdout: out.String(), stderr: errOut.String(), code: code}
 }
 
-// cleanEnv keeps a developer's CHATD_* settings out of the tests. Under
+// cleanEnv keeps a developer's CHATD_* and CHATCTL_* settings out of the tests. Under
 // -race it also turns off the race runtime's one-second pause at a clean
 // exit, which is there for goroutines still running and would otherwise
 // add a second to every chatctl run; races during the run are reported
 // all the same.
 func cleanEnv() []string {
 	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
-		return strings.HasPrefix(kv, "CHATD_") || strings.HasPrefix(kv, "GORACE=")
+		return strings.HasPrefix(kv, "CHATD_") || strings.HasPrefix(kv, "CHATCTL_") || strings.HasPrefix(kv, "GORACE=")
 	})
 	return append(env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 }

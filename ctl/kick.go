@@ -21,13 +21,19 @@ type kickOptions struct {
 	reason string
 	all    bool
 	yes    bool
-	ids    []uint64 // parsed from the arguments, duplicates dropped
+	ids    []hostID // parsed from the arguments, duplicates dropped
+}
+
+// hostID is a client to kick: ID, or HOST/ID with several hosts.
+type hostID struct {
+	host string // "" when not given
+	id   uint64
 }
 
 func newKickCmd(a *app) *cobra.Command {
 	o := &kickOptions{}
 	cmd := &cobra.Command{
-		Use:   "kick ID [ID...] | --all",
+		Use:   "kick ID|HOST/ID [...] | --all",
 		Short: "Disconnect clients",
 		Long: `Disconnect clients. Each is sent the kick notice (with --reason, if
 given), then its connection is closed; other clients are not disturbed.
@@ -42,10 +48,18 @@ All the clients are kicked in one request and close concurrently: the
 answer comes when all are gone, or after chatd's wait (2 s, its kick
 notice timeout, for all of them together); a client that has not
 finished closing by then, one that does not read, is shown as "still
-closing" and closed by chatd shortly after.`,
+closing" and closed by chatd shortly after.
+
+With several --host, an ID is HOST/ID, HOST as list's HOST column shows
+it, and the result lines start with the host; --all kicks every client on
+every host, and its question names the hosts. A host that cannot be
+reached is one line on stderr and exit status 1; the others are kicked
+all the same.`,
 		Example: `  chatctl kick 7
   chatctl kick 7 9 12 --reason "flooding"
-  chatctl kick --all --yes --reason "maintenance"`,
+  chatctl kick --all --yes --reason "maintenance"
+  chatctl --host ssh://web1 --host ssh://web2 kick web1/7 web2/3
+  chatctl --host ssh://web1 --host ssh://web2 kick --all`,
 		Args:              o.parseArgs,
 		ValidArgsFunction: a.completeClientIDs,
 	}
@@ -54,14 +68,23 @@ closing" and closed by chatd shortly after.`,
 	f.BoolVar(&o.all, "all", false, "kick every connected client")
 	f.BoolVarP(&o.yes, "yes", "y", false, "with --all, do not ask for confirmation")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := a.client()
+		ts, err := a.targets()
 		if err != nil {
 			return err
 		}
-		if o.all {
-			return o.kickAll(cmd, c)
+		defer closeAll(ts)
+		byHost, err := o.idsByHost(ts)
+		if err != nil {
+			return err
 		}
-		return o.kickIDs(cmd, c)
+		if len(ts) > 1 {
+			return o.kickHosts(cmd, ts, byHost)
+		}
+		t := ts[0]
+		if o.all {
+			return t.explain(o.kickAll(cmd, t.client))
+		}
+		return t.explain(o.kickIDs(cmd, t.client, byHost[t.host]))
 	}
 	return cmd
 }
@@ -78,12 +101,18 @@ func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
 		return cliutil.Usage(err)
 	}
 	for _, arg := range args {
-		id, err := adminapi.ParseID(arg)
+		var hid hostID
+		idArg := arg
+		if i := strings.LastIndexByte(arg, '/'); i >= 0 {
+			hid.host, idArg = arg[:i], arg[i+1:]
+		}
+		id, err := adminapi.ParseID(idArg)
 		if err != nil {
 			return cliutil.Usage(err)
 		}
-		if !slices.Contains(o.ids, id) {
-			o.ids = append(o.ids, id)
+		hid.id = id
+		if !slices.Contains(o.ids, hid) {
+			o.ids = append(o.ids, hid)
 		}
 	}
 	if o.all && !o.yes && !isTerminal(cmd.InOrStdin()) {
@@ -93,12 +122,12 @@ func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
 }
 
 // kickIDs kicks the given clients in one request and reports each.
-func (o *kickOptions) kickIDs(cmd *cobra.Command, c *adminclient.Client) error {
-	res, err := c.KickMany(cmd.Context(), adminapi.BulkKick{IDs: o.ids, Reason: o.reason})
+func (o *kickOptions) kickIDs(cmd *cobra.Command, c *adminclient.Client, ids []uint64) error {
+	res, err := c.KickMany(cmd.Context(), adminapi.BulkKick{IDs: ids, Reason: o.reason})
 	if err != nil {
 		return err
 	}
-	if printKickResults(cmd.OutOrStdout(), cmd.ErrOrStderr(), res) > 0 {
+	if printKickResults(cmd.OutOrStdout(), cmd.ErrOrStderr(), "", res) > 0 {
 		return cliutil.Silent(exitNotConnected)
 	}
 	return nil
@@ -130,25 +159,26 @@ func (o *kickOptions) kickAll(cmd *cobra.Command, c *adminclient.Client) error {
 		fmt.Fprintln(out, "no clients connected")
 		return nil
 	}
-	printKickResults(out, cmd.ErrOrStderr(), res)
+	printKickResults(out, cmd.ErrOrStderr(), "", res)
 	return nil
 }
 
 // printKickResults writes a line per client (the not connected ones on
-// stderr) and returns how many were not connected.
-func printKickResults(out, errOut io.Writer, res adminapi.BulkKickResult) (notConnected int) {
+// stderr), each starting with prefix (the host's "web1: ", or ""), and
+// returns how many were not connected.
+func printKickResults(out, errOut io.Writer, prefix string, res adminapi.BulkKickResult) (notConnected int) {
 	w := bufio.NewWriter(out) // thousands of lines: one write, not one each
 	defer w.Flush()
 	for _, r := range res.Results {
 		switch r.Result {
 		case adminapi.KickNotConnected:
 			w.Flush()
-			fmt.Fprintf(errOut, "chatctl: client %d is not connected\n", r.ID)
+			fmt.Fprintf(errOut, "chatctl: %sclient %d is not connected\n", prefix, r.ID)
 			notConnected++
 		case adminapi.KickStillClosing:
-			fmt.Fprintf(w, "kicked client %d (still closing)\n", r.ID)
+			fmt.Fprintf(w, "%skicked client %d (still closing)\n", prefix, r.ID)
 		default:
-			fmt.Fprintf(w, "kicked client %d\n", r.ID)
+			fmt.Fprintf(w, "%skicked client %d\n", prefix, r.ID)
 		}
 	}
 	return notConnected

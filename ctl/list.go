@@ -1,6 +1,10 @@
 package main
 
 import (
+	"cmp"
+	"context"
+	"io"
+	"slices"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,34 +21,102 @@ func newListCmd(a *app) *cobra.Command {
 		Long: `List the connected clients, sorted by ID: address, how long each has been
 connected and idle, and the bytes received from (IN) and sent to (OUT) it.
 -o wide adds the local address and absolute times; -o json prints the API's
-JSON.`,
+JSON.
+
+With several --host, the listings are merged: a HOST column first, sorted
+by host then ID, and -o json is an object with a member per host (its
+listing, or the error). A host that cannot be reached is one line on stderr
+and makes the exit status 1; the others are listed all the same.`,
 		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "table", "wide", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := a.client()
+		ts, err := a.targets()
 		if err != nil {
 			return err
 		}
-		clients, err := c.Clients(cmd.Context())
-		if err != nil {
-			return err
-		}
+		defer closeAll(ts)
+		res := queryAll(cmd.Context(), ts, func(ctx context.Context, t target) ([]adminapi.Client, error) {
+			return t.client.Clients(ctx)
+		})
 		w := cmd.OutOrStdout()
-		if out.value == "json" {
-			if clients == nil {
-				clients = []adminapi.Client{}
+		if len(res) == 1 {
+			if res[0].err != nil {
+				return res[0].err
 			}
-			return printJSON(w, adminapi.ClientList{Clients: clients})
+			return printClients(w, res[0].value, out.value)
 		}
-		header, rows := clientRows(clients, out.value == "wide", time.Now())
-		if err := writeTable(w, header, rows); err != nil {
+		if err := printHostClients(w, res, out.value); err != nil {
 			return err
 		}
-		_, err = w.Write([]byte(plural(len(clients), "client") + "\n"))
-		return err
+		return reportFailures(cmd.ErrOrStderr(), res)
 	}
 	return cmd
+}
+
+// printClients prints one chatd's listing.
+func printClients(w io.Writer, clients []adminapi.Client, format string) error {
+	if format == "json" {
+		if clients == nil {
+			clients = []adminapi.Client{}
+		}
+		return printJSON(w, adminapi.ClientList{Clients: clients})
+	}
+	header, rows := clientRows(clients, format == "wide", time.Now())
+	if err := writeTable(w, header, rows); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, plural(len(clients), "client")+"\n")
+	return err
+}
+
+// hostClients is one host's member of `list -o json` with several hosts.
+type hostClients struct {
+	Clients []adminapi.Client `json:"clients,omitzero"` // [] when none are connected
+	Error   string            `json:"error,omitempty"`
+}
+
+// printHostClients prints the merged listing of several hosts; those that
+// failed are left out of the table and are an "error" member in JSON.
+func printHostClients(w io.Writer, res []hostResult[[]adminapi.Client], format string) error {
+	if format == "json" {
+		byHost := make(map[string]hostClients, len(res))
+		for _, r := range res {
+			if r.err != nil {
+				byHost[r.host] = hostClients{Error: r.err.Error()}
+			} else {
+				byHost[r.host] = hostClients{Clients: append([]adminapi.Client{}, r.value...)}
+			}
+		}
+		return printJSON(w, byHost)
+	}
+	now := time.Now()
+	header, _ := clientRows(nil, format == "wide", now)
+	var rows [][]string
+	total := 0
+	for _, r := range res { // in host order
+		if r.err != nil {
+			continue
+		}
+		clients := slices.SortedFunc(slices.Values(r.value), func(x, y adminapi.Client) int { return cmp.Compare(x.ID, y.ID) })
+		_, hostRows := clientRows(clients, format == "wide", now)
+		rows = append(rows, withHost(r.host, hostRows)...)
+		total += len(clients)
+	}
+	if err := writeTable(w, append([]string{"HOST"}, header...), rows); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, plural(total, "client")+"\n")
+	return err
+}
+
+// withHost puts the host in front of each row: the one change the HOST
+// column makes to the table.
+func withHost(host string, rows [][]string) [][]string {
+	for i, r := range rows {
+		rows[i] = append([]string{host}, r...)
+	}
+	return rows
 }
 
 // clientRows lays the clients out for the table, ages measured at now.

@@ -28,17 +28,18 @@ printed and the exit status is 1.`,
 	}
 	out := addOutputFlag(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := a.client()
+		t, err := a.oneTarget("reload")
 		if err != nil {
 			return err
 		}
-		res, err := c.Reload(cmd.Context())
+		defer t.client.Close()
+		res, err := t.client.Reload(cmd.Context())
 		var ae *adminclient.APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusUnprocessableEntity {
-			return fmt.Errorf("reload rejected: %s", ae.Message)
+			return t.explain(fmt.Errorf("reload rejected: %s", ae.Message))
 		}
 		if err != nil {
-			return err
+			return t.explain(err)
 		}
 		if out.value == "json" {
 			return printJSON(cmd.OutOrStdout(), res)

@@ -12,6 +12,7 @@ import (
 type app struct {
 	socketFlag string
 	configFlag string
+	hostFlags  []string
 }
 
 func newRootCmd() *cobra.Command {
@@ -27,6 +28,13 @@ chatd's config file, else chatd's default (/run/chatd/admin.sock for root,
 $XDG_RUNTIME_DIR/chatd/admin.sock otherwise). Root, the user chatd runs as
 and the members of admin.group may use it.
 
+--host ssh://[user@]host[:port] (repeatable, or $CHATCTL_HOST, comma
+separated) talks to the chatd on other hosts instead, through the system
+ssh client (your ~/.ssh/config, keys, agent and known_hosts; no password
+prompts), which runs chatctl there: the SSH user's rights on that host
+decide. --socket and --config then name the socket or config file there.
+list, status and kick take several hosts at once.
+
 Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 2 usage or configuration mistake; 3 kick found a client not connected.`,
 		SilenceUsage:  true,
@@ -36,7 +44,8 @@ Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.socketFlag, "socket", "", "chatd's admin socket (default: see above)")
 	pf.StringVar(&a.configFlag, "config", "", "chatd's config file, read for admin.socket (default: the files chatd reads)")
-	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a))
+	pf.StringSliceVar(&a.hostFlags, "host", nil, "ssh://[user@]host[:port] of a chatd to talk to over SSH; repeatable (default: $"+envHost+", else this host's chatd)")
+	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a), newDialStdioCmd(a))
 	cliutil.AddVersion(root)
 	root.AddCommand(clidocs.Command("8"))
 	return root

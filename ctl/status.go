@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
@@ -17,26 +18,76 @@ func newStatusCmd(a *app) *cobra.Command {
 		Use:   "status",
 		Short: "Show the daemon's status",
 		Long: `Show the running chatd's version, process, uptime, addresses, config file,
-clients and traffic, as key: value lines or (-o json) the API's JSON.`,
+clients and traffic, as key: value lines or (-o json) the API's JSON.
+
+With several --host, a block per host, each starting with its host: line,
+or (-o json) an object with a member per host (its status, or the error).
+A host that cannot be reached is one line on stderr and makes the exit
+status 1.`,
 		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := a.client()
+		ts, err := a.targets()
 		if err != nil {
 			return err
 		}
-		st, err := c.Status(cmd.Context())
-		if err != nil {
+		defer closeAll(ts)
+		res := queryAll(cmd.Context(), ts, func(ctx context.Context, t target) (adminapi.Status, error) {
+			return t.client.Status(ctx)
+		})
+		w := cmd.OutOrStdout()
+		if len(res) == 1 {
+			if res[0].err != nil {
+				return res[0].err
+			}
+			if out.value == "json" {
+				return printJSON(w, res[0].value)
+			}
+			return printStatus(w, res[0].value)
+		}
+		if err := printHostStatus(w, res, out.value); err != nil {
 			return err
 		}
-		if out.value == "json" {
-			return printJSON(cmd.OutOrStdout(), st)
-		}
-		return printStatus(cmd.OutOrStdout(), st)
+		return reportFailures(cmd.ErrOrStderr(), res)
 	}
 	return cmd
 }
+
+// printHostStatus prints several hosts' status: a block of lines per
+// host that answered, starting with its host line, or (JSON) an object
+// with a member per host, its status or the error.
+func printHostStatus(w io.Writer, res []hostResult[adminapi.Status], format string) error {
+	if format == "json" {
+		byHost := make(map[string]any, len(res))
+		for _, r := range res {
+			if r.err != nil {
+				byHost[r.host] = map[string]string{"error": r.err.Error()}
+			} else {
+				byHost[r.host] = r.value
+			}
+		}
+		return printJSON(w, byHost)
+	}
+	first := true
+	for _, r := range res {
+		if r.err != nil {
+			continue
+		}
+		if !first {
+			io.WriteString(w, "\n")
+		}
+		first = false
+		fmt.Fprintf(w, statusFormat, "host:", cliutil.Printable(r.host))
+		if err := printStatus(w, r.value); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// statusFormat is a key: value line of the status.
+const statusFormat = "%-14s %s\n"
 
 // clientIDsLine says whether a restart of chatd can repeat no client ID
 // because they are saved, or because they come from the clock meanwhile.
@@ -81,7 +132,7 @@ func printStatus(w io.Writer, st adminapi.Status) error {
 	}
 	var b strings.Builder
 	for _, l := range lines {
-		fmt.Fprintf(&b, "%-14s %s\n", l[0]+":", cliutil.Printable(l[1]))
+		fmt.Fprintf(&b, statusFormat, l[0]+":", cliutil.Printable(l[1]))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err

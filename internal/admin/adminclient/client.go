@@ -35,21 +35,32 @@ type Client struct {
 	// message that says who may use the socket.
 	Group string
 
-	socket string
-	http   *http.Client
+	socket     string
+	viaCommand bool // made by NewCommand: socket is the command's name
+	dial       func(context.Context) (net.Conn, error)
+	http       *http.Client
 }
 
 // New returns a client for the admin socket at path. It does not connect
 // until the first request.
 func New(path string) *Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	return newClient(path, func(ctx context.Context) (net.Conn, error) {
+		return dialer.DialContext(ctx, "unix", path)
+	})
+}
+
+// newClient returns a client whose connections come from dial; socket
+// names where they lead, for messages.
+func newClient(socket string, dial func(context.Context) (net.Conn, error)) *Client {
 	return &Client{
-		socket: path,
+		socket: socket,
+		dial:   dial,
 		http: &http.Client{
 			Timeout: DefaultTimeout,
 			Transport: &http.Transport{
 				DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-					return dialer.DialContext(ctx, "unix", path)
+					return dial(ctx)
 				},
 				MaxIdleConns:    1,
 				IdleConnTimeout: 30 * time.Second,
@@ -58,8 +69,24 @@ func New(path string) *Client {
 	}
 }
 
-// Socket is the path the client connects to.
+// Socket is the path the client connects to (for a client made by
+// NewCommand, the name given there).
 func (c *Client) Socket() string { return c.socket }
+
+// Dial opens a raw connection to the admin socket, with the failure
+// explained as a request's would be. It is what `chatctl dial-stdio`
+// joins to its stdin and stdout.
+func (c *Client) Dial(ctx context.Context) (net.Conn, error) {
+	conn, err := c.dial(ctx)
+	if err != nil {
+		return nil, c.transportError(err)
+	}
+	return conn, nil
+}
+
+// Close closes the idle connection the client keeps, which for a client
+// made by NewCommand ends its command.
+func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // Clients lists the connected clients, sorted by ID.
 func (c *Client) Clients(ctx context.Context) ([]adminapi.Client, error) {
@@ -149,7 +176,7 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, out
 		return apiError(resp.StatusCode, answer)
 	}
 	if err := json.Unmarshal(answer, out); err != nil {
-		return fmt.Errorf("chatd at %s sent an answer chatctl cannot read; are chatd and chatctl the same version?", c.socket)
+		return fmt.Errorf("chatd%s sent an answer chatctl cannot read; are chatd and chatctl the same version?", c.at())
 	}
 	return nil
 }

@@ -19,6 +19,12 @@ import (
 // transportError turns a failure to talk to the socket into one line that
 // says what is wrong and what to do.
 func (c *Client) transportError(err error) error {
+	// The command that leads to the socket said why it failed: that is
+	// the reason, whatever net/http made of the connection's end.
+	var ce *CommandError
+	if errors.As(err, &ce) {
+		return ce
+	}
 	switch {
 	case errors.Is(err, syscall.ENOENT):
 		return fmt.Errorf("cannot reach chatd at %s: no such file (is chatd running?)", c.socket)
@@ -40,7 +46,7 @@ func (c *Client) transportError(err error) error {
 		// timeout, hence before the timeout case.)
 		return fmt.Errorf("chatd at %s is busy: too many connections are waiting on its admin socket; try again", c.socket)
 	case errors.Is(err, context.DeadlineExceeded), neterr.IsTimeout(err):
-		return fmt.Errorf("chatd at %s did not answer in time", c.socket)
+		return fmt.Errorf("chatd%s did not answer in time", c.at())
 	case errors.Is(err, context.Canceled):
 		return fmt.Errorf("cancelled")
 	case strings.Contains(err.Error(), "malformed HTTP"):
@@ -48,9 +54,18 @@ func (c *Client) transportError(err error) error {
 		return &NotAdminAPIError{Socket: c.socket, What: "it did not answer in HTTP"}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
-		return fmt.Errorf("cannot reach chatd at %s: the connection was closed without an answer (is it chatd's admin socket?)", c.socket)
+		return fmt.Errorf("cannot reach chatd%s: the connection was closed without an answer (is it chatd's admin socket?)", c.at())
 	}
-	return fmt.Errorf("cannot reach chatd at %s: %v", c.socket, neterr.Cause(err))
+	return fmt.Errorf("cannot reach chatd%s: %v", c.at(), neterr.Cause(err))
+}
+
+// at is " at SOCKET" for messages; "" for a client made by NewCommand,
+// whose caller names the host the command leads to.
+func (c *Client) at() string {
+	if c.viaCommand {
+		return ""
+	}
+	return " at " + c.socket
 }
 
 // notSocket says what is at the socket's path when it is there and not a
