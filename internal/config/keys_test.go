@@ -48,7 +48,7 @@ func TestDiffAndReloadable(t *testing.T) {
 		{"nothing", func(*Config) {}, nil, nil},
 		{"live keys", func(c *Config) { c.MaxClients = 3; c.Notices.Kick = "bye"; c.IdleTimeout = time.Hour },
 			[]string{"max_clients", "idle_timeout", "notices.kick"}, nil},
-		{"restart keys", func(c *Config) { c.Listen = "127.0.0.1:1"; c.Admin.Mode = "0600"; c.Log.Format = "json" },
+		{"restart keys", func(c *Config) { c.Listen = []string{"127.0.0.1:1"}; c.Admin.Mode = "0600"; c.Log.Format = "json" },
 			nil, []string{"listen", "admin.mode", "log.format"}},
 		{"both", func(c *Config) { c.Log.Level = "debug"; c.StateDir = "/elsewhere" },
 			[]string{"log.level"}, []string{"state_dir"}},
@@ -94,7 +94,7 @@ func TestNearestKey(t *testing.T) {
 func TestFlagHelpShowsDefaultsAndEnvironment(t *testing.T) {
 	fs := newFlagSet()
 	usage := fs.FlagUsages()
-	for _, want := range []string{"(default 10000)", "CHATD_MAX_CLIENTS", `(default "127.0.0.1:5605")`,
+	for _, want := range []string{"(default 10000)", "CHATD_MAX_CLIENTS", "(default 127.0.0.1:5605)",
 		"CHATD_WRITE_TIMEOUT", "CHATD_NOTICES_KICK", "--max-clients int"} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("flag help lacks %q:\n%s", want, usage)
