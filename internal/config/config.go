@@ -15,21 +15,21 @@ import (
 
 // Config is chatd's effective configuration.
 type Config struct {
-	Listen        []string      `mapstructure:"listen" yaml:"listen"`
-	MaxClients    int           `mapstructure:"max_clients" yaml:"max_clients"`
+	Listen     []string `mapstructure:"listen" yaml:"listen"`
+	MaxClients int      `mapstructure:"max_clients" yaml:"max_clients"`
 	// MaxClientsPerSource bounds the clients of one source (an IPv4
 	// address, an IPv6 /64); 0 is no limit.
 	MaxClientsPerSource int           `mapstructure:"max_clients_per_source" yaml:"max_clients_per_source"`
 	ProxyProtocol       ProxyProtocol `mapstructure:"proxy_protocol" yaml:"proxy_protocol"`
 	TLS                 TLS           `mapstructure:"tls" yaml:"tls"`
-	WriteTimeout  time.Duration `mapstructure:"write_timeout" yaml:"write_timeout"`
-	IdleTimeout   time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
-	ShutdownGrace time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace"`
-	Greeting      string        `mapstructure:"greeting" yaml:"greeting"`
-	Notices       Notices       `mapstructure:"notices" yaml:"notices"`
-	StateDir      string        `mapstructure:"state_dir" yaml:"state_dir"`
-	Admin         Admin         `mapstructure:"admin" yaml:"admin"`
-	Log           Log           `mapstructure:"log" yaml:"log"`
+	WriteTimeout        time.Duration `mapstructure:"write_timeout" yaml:"write_timeout"`
+	IdleTimeout         time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
+	ShutdownGrace       time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace"`
+	Greeting            string        `mapstructure:"greeting" yaml:"greeting"`
+	Notices             Notices       `mapstructure:"notices" yaml:"notices"`
+	StateDir            string        `mapstructure:"state_dir" yaml:"state_dir"`
+	Admin               Admin         `mapstructure:"admin" yaml:"admin"`
+	Log                 Log           `mapstructure:"log" yaml:"log"`
 
 	// File is the config file that was read, or "" when none was.
 	File string `mapstructure:"-" yaml:"-"`
