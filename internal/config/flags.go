@@ -50,7 +50,7 @@ func kindOf(v any) string {
 	case time.Duration:
 		return "duration"
 	case []string:
-		return "strings"
+		return "string" // one comma-separated string
 	}
 	return reflect.TypeOf(v).Kind().String()
 }

@@ -94,7 +94,7 @@ func TestNearestKey(t *testing.T) {
 func TestFlagHelpShowsDefaultsAndEnvironment(t *testing.T) {
 	fs := newFlagSet()
 	usage := fs.FlagUsages()
-	for _, want := range []string{"(default 10000)", "CHATD_MAX_CLIENTS", "(default 127.0.0.1:5605)",
+	for _, want := range []string{"(default 10000)", "CHATD_MAX_CLIENTS", `(default "127.0.0.1:5605")`,
 		"CHATD_WRITE_TIMEOUT", "CHATD_NOTICES_KICK", "--max-clients int"} {
 		if !strings.Contains(usage, want) {
 			t.Errorf("flag help lacks %q:\n%s", want, usage)
