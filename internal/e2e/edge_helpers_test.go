@@ -18,6 +18,8 @@ import (
 // 127.0.0.1:5605,tls [::1]:5606") into kind → addresses.
 func listenersOf(t *testing.T, d *testbin.Chatd) map[string][]string {
 	t.Helper()
+	// WaitListening saw the line; the log buffer may get it a moment later.
+	d.WaitLog(`"msg":"chatd started"`, 10*time.Second)
 	recs := d.LogRecords("chatd started")
 	if len(recs) == 0 {
 		t.Fatalf("no chatd started line:\n%s", d.Logs())
