@@ -152,6 +152,7 @@ func TestTLSCertificateReload(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "tls") {
 		t.Fatalf("reload of a broken certificate: err %v, out %q; want a refusal naming tls", err, out)
 	}
+	t.Logf("refused as it should be: %v", err)
 	fresh := tlsDial(t, d.tlsAddr, d.clientConfig())
 	if serialOf(fresh) != 3 {
 		t.Fatalf("after the refused reload a new client got serial %d, want 3 (kept)", serialOf(fresh))

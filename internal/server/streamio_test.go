@@ -127,3 +127,20 @@ func TestConnStaysSmall(t *testing.T) {
 		t.Fatalf("conn is %d bytes, more than its 224-byte size class", size)
 	}
 }
+
+// A TLS client beyond max_clients gets the server-full notice and the end
+// of stream, as a plain one does.
+func TestTLSServerFullNotice(t *testing.T) {
+	st := defaultSettings()
+	st.MaxClients = 1
+	ts, cfg := startTLSServer(t, st)
+	first := dialTLS(t, ts.addr, cfg)
+	mustWrite(t, first, "a")
+	if readN(t, first, 1) != "A" {
+		t.Fatal("first client not served")
+	}
+	second := dialTLS(t, ts.addr, cfg)
+	if got := readToEOF(t, second); got != st.FullNotice+"\n" {
+		t.Fatalf("second TLS client read %q, want the server-full notice", got)
+	}
+}
