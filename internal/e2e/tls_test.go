@@ -25,14 +25,21 @@ type tlsChatd struct {
 	tlsAddr string
 }
 
-func startTLSChatd(t *testing.T, extra string) *tlsChatd {
+func startTLSChatd(t *testing.T, extra string) *tlsChatd { return startTLSChatdWith(t, extra, false) }
+
+// startTLSChatdWith starts it; with clientCerts, clients must present a
+// certificate from the same CA (tls.client_ca).
+func startTLSChatdWith(t *testing.T, extra string, clientCerts bool) *tlsChatd {
 	t.Helper()
 	dir := t.TempDir()
 	ca := tlstest.NewCA(t, "chatd e2e CA")
 	cert := ca.IssueFiles(t, dir, "server", 2, false)
 	caFile := tlstest.WriteFile(t, filepath.Join(dir, "ca.pem"), ca.PEM)
-	d := testbin.StartChatd(t, testbin.Options{Config: fmt.Sprintf(
-		"tls:\n  listen: [\"127.0.0.1:0\"]\n  cert_file: %s\n  key_file: %s\n", cert.Cert, cert.Key) + extra})
+	section := fmt.Sprintf("tls:\n  listen: [\"127.0.0.1:0\"]\n  cert_file: %s\n  key_file: %s\n", cert.Cert, cert.Key)
+	if clientCerts {
+		section += "  client_ca: " + caFile + "\n"
+	}
+	d := testbin.StartChatd(t, testbin.Options{Config: section + extra})
 	addrs := listenersOf(t, d)["tls"]
 	if len(addrs) != 1 {
 		t.Fatalf("TLS listeners %v, want one", addrs)
@@ -175,4 +182,26 @@ func TestStalledTLSHandshakeCostsNoPlace(t *testing.T) {
 		t.Fatalf("stalled handshake read %q", got)
 	}
 	echo(t, c, "still served")
+}
+
+// With tls.client_ca, chat --tls --cert --key gets in and a client
+// without a certificate does not.
+func TestTLSClientCertificates(t *testing.T) {
+	d := startTLSChatdWith(t, "", true)
+	client := d.ca.IssueFiles(t, t.TempDir(), "client", 4, true)
+	cmd := exec.Command(testbin.Path(t, "chat"), "--addr", d.tlsAddr, "--tls", "--ca", d.caFile,
+		"--cert", client.Cert, "--key", client.Key)
+	cmd.Stdin = strings.NewReader("with a certificate\n")
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if err := runBounded(t, cmd, 30*time.Second); err != nil || out.String() != "WITH A CERTIFICATE\n" {
+		t.Fatalf("chat --tls --cert: %v, printed %q; stderr: %s", err, out.String(), errOut.String())
+	}
+	cmd = exec.Command(testbin.Path(t, "chat"), "--addr", d.tlsAddr, "--tls", "--ca", d.caFile)
+	cmd.Stdin = strings.NewReader("without\n")
+	out.Reset()
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := runBounded(t, cmd, 30*time.Second); err == nil || strings.Contains(out.String(), "WITHOUT") {
+		t.Fatalf("a client without a certificate was served: %v, %q", err, out.String())
+	}
 }
