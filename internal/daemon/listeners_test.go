@@ -2,12 +2,16 @@ package daemon
 
 import (
 	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/proxyheader"
+	"github.com/chatd/chatd/internal/tlslisten/tlstest"
 )
 
 func TestListenSpec(t *testing.T) {
@@ -61,5 +65,43 @@ func TestListenSpec(t *testing.T) {
 			spec, err := listenSpec(&cfg, log)
 			tt.check(t, &cfg, err, spec.Proxy, spec.TLS != nil)
 		})
+	}
+}
+
+// reloadTLS swaps in a renewed certificate and refuses one that does not
+// load, keeping the one in force: also when the files change between the
+// configuration check and the swap.
+func TestReloadTLS(t *testing.T) {
+	dir, err := os.MkdirTemp("", "chatd-tls-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	ca := tlstest.NewCA(t, "daemon test CA")
+	files := ca.IssueFiles(t, dir, "server", 2, false)
+	d := newTestDaemon(t, dir, "127.0.0.1:0", filepath.Join(dir, "admin.sock"))
+	d.cfg.TLS = config.TLS{Listen: []string{"127.0.0.1:0"}, CertFile: files.Cert, KeyFile: files.Key}
+	if err := d.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	first := d.listeners.TLS.NotAfter()
+
+	renewed, key := ca.Issue(t, 3, false, first.Add(time.Hour))
+	tlstest.WriteFile(t, files.Cert, renewed)
+	tlstest.WriteFile(t, files.Key, key)
+	if err := d.reloadTLS(d.Config()); err != nil {
+		t.Fatalf("renewed certificate refused: %v", err)
+	}
+	if got := d.listeners.TLS.NotAfter(); !got.Equal(first.Add(time.Hour).Truncate(time.Second)) {
+		t.Fatalf("certificate in force ends %v, want the renewed one's %v", got, first.Add(time.Hour))
+	}
+
+	tlstest.WriteFile(t, files.Cert, []byte("not a certificate"))
+	if err := d.reloadTLS(d.Config()); err == nil || !strings.Contains(err.Error(), "stays") {
+		t.Fatalf("broken certificate: err %v, want a refusal saying the old one stays", err)
+	}
+	if got := d.listeners.TLS.NotAfter(); !got.Equal(first.Add(time.Hour).Truncate(time.Second)) {
+		t.Fatalf("after the refusal the certificate in force ends %v; the renewed one should have stayed", got)
 	}
 }
