@@ -36,7 +36,7 @@ below 1024 gives the service CAP_NET_BIND_SERVICE and nothing else.`,
 			if err != nil {
 				return err
 			}
-			o.BindLowPort = lowPort(cfg.Listen)
+			o.BindLowPort = lowPort(append(cfg.Listen, cfg.TLS.Listen...)...)
 			if err := o.ResolveAccount(); err != nil {
 				return err
 			}
@@ -102,12 +102,17 @@ func loadServiceConfig(file string) (*config.Config, error) {
 	return cfg, nil
 }
 
-// lowPort reports whether listen names a port below 1024 (0 is "any").
-func lowPort(listen string) bool {
-	_, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return false
+// lowPort reports whether any listen address names a port below 1024 (0
+// is "any").
+func lowPort(addrs ...string) bool {
+	for _, listen := range addrs {
+		_, port, err := net.SplitHostPort(listen)
+		if err != nil {
+			continue
+		}
+		if p, err := strconv.Atoi(port); err == nil && p > 0 && p < 1024 {
+			return true
+		}
 	}
-	p, err := strconv.Atoi(port)
-	return err == nil && p > 0 && p < 1024
+	return false
 }

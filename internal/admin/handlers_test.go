@@ -64,7 +64,7 @@ func newFixture(t *testing.T, group string) *fixture {
 	f := &fixture{t: t, reg: registry.New(nil), conns: map[uint64]*fakeConn{},
 		started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		ids:     idstate.State{File: "/var/lib/chatd/client-ids", Saved: true}}
-	f.counters = Counters{AcceptErrors: 2, Rejected: 3, ClosedBytesIn: 1000, ClosedBytesOut: 2000,
+	f.counters = Counters{AcceptErrors: 2, Rejected: 3, SourceFull: 5, ClosedBytesIn: 1000, ClosedBytesOut: 2000,
 		Disconnects: map[string]uint64{"eof": 4, "kicked": 1}}
 	srv, err := newServer(Options{
 		Socket:   "/run/test/admin.sock",

@@ -32,6 +32,8 @@ var (
 		"Chat clients served since start.", nil, nil)
 	descRejected = prometheus.NewDesc("chatd_connections_rejected_total",
 		"Connections turned away because the server was full or out of file descriptors.", nil, nil)
+	descSourceFull = prometheus.NewDesc("chatd_connections_source_full_total",
+		"Connections turned away because their source had max_clients_per_source clients.", nil, nil)
 	descDisconnects = prometheus.NewDesc("chatd_disconnects_total",
 		"Chat connections ended, by reason.", []string{"reason"}, nil)
 	descAcceptErrors = prometheus.NewDesc("chatd_accept_errors_total",
@@ -58,7 +60,7 @@ var (
 type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected,
+	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected, descSourceFull,
 		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descIDsSaved, descBuildInfo} {
 		ch <- d
 	}
@@ -78,6 +80,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descConnections, float64(s.opts.Clients.Len()))
 	counter(descConnectionsTotal, s.opts.Clients.Total())
 	counter(descRejected, counters.Rejected)
+	counter(descSourceFull, counters.SourceFull)
 	for reason, n := range counters.Disconnects {
 		counter(descDisconnects, n, reason)
 	}

@@ -58,6 +58,7 @@ func TestMetricsReadTheCountersAtScrapeTime(t *testing.T) {
 		{"chatd_connections_current", nil, 2},
 		{"chatd_connections_total", nil, 3},
 		{"chatd_connections_rejected_total", nil, 3},
+		{"chatd_connections_source_full_total", nil, 5},
 		{"chatd_accept_errors_total", nil, 2},
 		{"chatd_disconnects_total", []string{"reason", "eof"}, 4},
 		{"chatd_disconnects_total", []string{"reason", "kicked"}, 1},

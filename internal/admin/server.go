@@ -50,6 +50,7 @@ type Clients interface {
 type Counters struct {
 	AcceptErrors   uint64
 	Rejected       uint64
+	SourceFull     uint64 // turned away by max_clients_per_source
 	ClosedBytesIn  uint64 // bytes of connections that have ended
 	ClosedBytesOut uint64
 	Disconnects    map[string]uint64 // by reason, every reason present

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chatd/chatd/internal/proxyheader"
+	"github.com/chatd/chatd/internal/tlslisten"
 )
 
 // The checks below are the rows' check functions in keys.go. Besides the
@@ -38,6 +41,60 @@ func hostPort(v any) error {
 	}
 	if strings.ContainsAny(host, " /") {
 		return fmt.Errorf("host %q is not an IP address or host name", host)
+	}
+	return nil
+}
+
+// each applies check to every item of a list; the error names the item.
+func each(check func(any) error) func(any) error {
+	return func(v any) error {
+		for _, item := range v.([]string) {
+			if err := check(item); err != nil {
+				return fmt.Errorf("%s: %w", item, err)
+			}
+		}
+		return nil
+	}
+}
+
+// cidrs accepts the PROXY protocol's trusted peers as the listener reads
+// them: CIDRs (10.0.0.0/8) or single addresses.
+func cidrs(v any) error {
+	_, err := proxyheader.ParseTrusted(v.([]string))
+	return err
+}
+
+func absoluteOrEmpty(v any) error {
+	if v.(string) == "" {
+		return nil
+	}
+	return absolute(v.(string))
+}
+
+// checkTogether checks what no key can check alone: that something
+// listens, that a TLS listener has its certificate (loaded here, so that
+// a certificate chatd cannot use fails the check, not the start), and
+// that the PROXY protocol has peers to trust.
+func checkTogether(c *Config, src sources) error {
+	bad := func(key, reason string) error {
+		return &Error{Key: key, Value: fmt.Sprint(field(c, key).Interface()), Source: src.of(key), Reason: reason}
+	}
+	if len(c.Listen) == 0 && len(c.TLS.Listen) == 0 {
+		return bad("listen", "is empty and so is tls.listen: chatd would not listen at all")
+	}
+	if len(c.TLS.Listen) > 0 {
+		switch {
+		case c.TLS.CertFile == "":
+			return bad("tls.cert_file", "must be set when tls.listen is")
+		case c.TLS.KeyFile == "":
+			return bad("tls.key_file", "must be set when tls.listen is")
+		}
+		if _, err := tlslisten.NewServer(c.TLSFiles()); err != nil {
+			return bad("tls.cert_file", oneLine(err.Error()))
+		}
+	}
+	if c.ProxyProtocol.Enabled && len(c.ProxyProtocol.Trusted) == 0 {
+		return bad("proxy_protocol.trusted", "must list the load balancers' addresses when proxy_protocol.enabled is true")
 	}
 	return nil
 }

@@ -10,20 +10,26 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/paths"
+	"github.com/chatd/chatd/internal/tlslisten"
 )
 
 // Config is chatd's effective configuration.
 type Config struct {
-	Listen        string        `mapstructure:"listen" yaml:"listen"`
-	MaxClients    int           `mapstructure:"max_clients" yaml:"max_clients"`
-	WriteTimeout  time.Duration `mapstructure:"write_timeout" yaml:"write_timeout"`
-	IdleTimeout   time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
-	ShutdownGrace time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace"`
-	Greeting      string        `mapstructure:"greeting" yaml:"greeting"`
-	Notices       Notices       `mapstructure:"notices" yaml:"notices"`
-	StateDir      string        `mapstructure:"state_dir" yaml:"state_dir"`
-	Admin         Admin         `mapstructure:"admin" yaml:"admin"`
-	Log           Log           `mapstructure:"log" yaml:"log"`
+	Listen     []string `mapstructure:"listen" yaml:"listen"`
+	MaxClients int      `mapstructure:"max_clients" yaml:"max_clients"`
+	// MaxClientsPerSource bounds the clients of one source (an IPv4
+	// address, an IPv6 /64); 0 is no limit.
+	MaxClientsPerSource int           `mapstructure:"max_clients_per_source" yaml:"max_clients_per_source"`
+	ProxyProtocol       ProxyProtocol `mapstructure:"proxy_protocol" yaml:"proxy_protocol"`
+	TLS                 TLS           `mapstructure:"tls" yaml:"tls"`
+	WriteTimeout        time.Duration `mapstructure:"write_timeout" yaml:"write_timeout"`
+	IdleTimeout         time.Duration `mapstructure:"idle_timeout" yaml:"idle_timeout"`
+	ShutdownGrace       time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace"`
+	Greeting            string        `mapstructure:"greeting" yaml:"greeting"`
+	Notices             Notices       `mapstructure:"notices" yaml:"notices"`
+	StateDir            string        `mapstructure:"state_dir" yaml:"state_dir"`
+	Admin               Admin         `mapstructure:"admin" yaml:"admin"`
+	Log                 Log           `mapstructure:"log" yaml:"log"`
 
 	// File is the config file that was read, or "" when none was.
 	File string `mapstructure:"-" yaml:"-"`
@@ -41,6 +47,25 @@ type Notices struct {
 	Shutdown   string `mapstructure:"shutdown" yaml:"shutdown"`
 	Idle       string `mapstructure:"idle" yaml:"idle"`
 	ServerFull string `mapstructure:"server_full" yaml:"server_full"`
+	SourceFull string `mapstructure:"source_full" yaml:"source_full"`
+}
+
+// ProxyProtocol configures the PROXY protocol (v1 and v2) on every chat
+// listener, for chatd behind a TCP load balancer. A header is believed
+// only from a Trusted peer; Policy says what happens to the others.
+type ProxyProtocol struct {
+	Enabled       bool          `mapstructure:"enabled" yaml:"enabled"`
+	Trusted       []string      `mapstructure:"trusted" yaml:"trusted"` // CIDRs or addresses
+	Policy        string        `mapstructure:"policy" yaml:"policy"`   // refuse or ignore
+	HeaderTimeout time.Duration `mapstructure:"header_timeout" yaml:"header_timeout"`
+}
+
+// TLS configures the optional TLS chat listeners.
+type TLS struct {
+	Listen   []string `mapstructure:"listen" yaml:"listen"`
+	CertFile string   `mapstructure:"cert_file" yaml:"cert_file"`
+	KeyFile  string   `mapstructure:"key_file" yaml:"key_file"`
+	ClientCA string   `mapstructure:"client_ca" yaml:"client_ca"` // "": no client certificates
 }
 
 // Admin configures the admin API's Unix socket.
@@ -66,11 +91,18 @@ func (a Admin) SocketMode() os.FileMode {
 	return os.FileMode(m)
 }
 
+// TLSFiles is the tls section's certificate files.
+func (c *Config) TLSFiles() tlslisten.Files {
+	return tlslisten.Files{CertFile: c.TLS.CertFile, KeyFile: c.TLS.KeyFile, ClientCA: c.TLS.ClientCA}
+}
+
 // Defaults returns the embedded defaults: chatd runs with no config file.
 func Defaults() Config {
 	return Config{
-		Listen:        "127.0.0.1:5605",
+		Listen:        []string{"127.0.0.1:5605"},
 		MaxClients:    10000,
+		ProxyProtocol: ProxyProtocol{Trusted: []string{}, Policy: "refuse", HeaderTimeout: 3 * time.Second},
+		TLS:           TLS{Listen: []string{}},
 		WriteTimeout:  30 * time.Second,
 		IdleTimeout:   0,
 		ShutdownGrace: 5 * time.Second,
@@ -80,6 +112,7 @@ func Defaults() Config {
 			Shutdown:   "*** server shutting down",
 			Idle:       "*** idle too long, disconnected",
 			ServerFull: "*** server full, try again later",
+			SourceFull: "*** too many connections from your address, try again later",
 		},
 		StateDir: paths.StateDir(),
 		Admin: Admin{

@@ -6,6 +6,8 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -61,7 +63,7 @@ func TestDefaultsWithoutAnyFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Defaults()
-	if cfg.Listen != "127.0.0.1:5605" || cfg.MaxClients != 10000 || cfg.WriteTimeout != 30*time.Second ||
+	if !slices.Equal(cfg.Listen, []string{"127.0.0.1:5605"}) || cfg.MaxClients != 10000 || cfg.WriteTimeout != 30*time.Second ||
 		cfg.IdleTimeout != 0 || cfg.ShutdownGrace != 5*time.Second || cfg.Greeting != "" ||
 		cfg.Notices != want.Notices || cfg.Admin != want.Admin || cfg.Log != want.Log || cfg.File != "" {
 		t.Fatalf("defaults = %+v", cfg)
@@ -80,7 +82,7 @@ func TestPrecedenceFlagsEnvFileDefaults(t *testing.T) {
 		got, want any
 	}{
 		{"flag beats env and file", cfg.MaxClients, 30},
-		{"env beats file", cfg.Listen, "127.0.0.1:2000"},
+		{"env beats file", cfg.Listen[0], "127.0.0.1:2000"},
 		{"nested env without a file value", cfg.Admin.Socket, "/tmp/env.sock"},
 		{"file beats default", cfg.Greeting, "from-file"},
 		{"nested file value", cfg.Admin.Group, ownGroup(t)},
@@ -232,7 +234,7 @@ func TestYAMLRoundTrips(t *testing.T) {
 	}
 	again.File, cfg.File = "", ""
 	again.Origin, cfg.Origin = "", ""
-	if *again != *cfg {
+	if !reflect.DeepEqual(again, cfg) {
 		t.Fatalf("round trip changed the config:\n%+v\n%+v", cfg, again)
 	}
 }

@@ -28,6 +28,8 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 		return decodeMode(data)
 	case to.Kind() == reflect.Int:
 		return toInt(data)
+	case to.Kind() == reflect.Slice && from.Kind() == reflect.String:
+		return toList(data.(string)), nil
 	case to.Kind() == reflect.String:
 		switch from.Kind() {
 		case reflect.Map, reflect.Slice, reflect.Array:
@@ -37,6 +39,19 @@ func decodeHook(from, to reflect.Type, data any) (any, error) {
 		return nil, errors.New("must be a section of keys, not a single value")
 	}
 	return data, nil
+}
+
+// toList reads a list given as one string (an environment variable, a
+// flag, or a single value in the file): comma-separated, blanks dropped.
+// "" is the empty list.
+func toList(s string) []string {
+	list := []string{}
+	for part := range strings.SplitSeq(s, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			list = append(list, part)
+		}
+	}
+	return list
 }
 
 func toInt(data any) (int, error) {

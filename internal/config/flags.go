@@ -27,6 +27,9 @@ func AddFlags(fs *pflag.FlagSet) {
 		f := fs.VarPF(&textFlag{kind: kindOf(def)}, k.flag, "",
 			fmt.Sprintf("%s (config %s, env %s)", k.usage, k.name, envName(k.name)))
 		f.DefValue = fmt.Sprint(def)
+		if list, ok := def.([]string); ok {
+			f.DefValue = strings.Join(list, ",")
+		}
 	}
 	fs.Lookup("config").Usage += "; the other keys can be set as " + strings.Join(envOnly, ", ")
 }
@@ -46,6 +49,8 @@ func kindOf(v any) string {
 	switch v.(type) {
 	case time.Duration:
 		return "duration"
+	case []string:
+		return "string" // one comma-separated string
 	}
 	return reflect.TypeOf(v).Kind().String()
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 )
@@ -45,7 +46,7 @@ func FuzzLoad(f *testing.F) {
 			t.Fatalf("config show output does not load: %v\n%s", err, shown)
 		}
 		again.Origin, cfg.Origin = "", ""
-		if *again != *cfg {
+		if !reflect.DeepEqual(again, cfg) {
 			t.Fatalf("round trip changed the config:\n%+v\n%+v", cfg, again)
 		}
 	})

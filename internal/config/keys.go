@@ -24,8 +24,17 @@ const (
 )
 
 var keys = []key{
-	{"listen", "listen", "chat listen address HOST:PORT", restart, hostPort},
+	{"listen", "listen", "chat listen addresses HOST:PORT, comma-separated", restart, each(hostPort)},
 	{"max_clients", "max-clients", "most clients connected at once", live, atLeast(1)},
+	{"max_clients_per_source", "max-clients-per-source", "most clients from one address (IPv6: one /64); 0 = no limit", live, atLeast(0)},
+	{"proxy_protocol.enabled", "", "", restart, nil},
+	{"proxy_protocol.trusted", "", "", restart, cidrs},
+	{"proxy_protocol.policy", "", "", restart, oneOf("refuse", "ignore")},
+	{"proxy_protocol.header_timeout", "", "", restart, durationAtLeast(time.Millisecond)},
+	{"tls.listen", "", "", restart, each(hostPort)},
+	{"tls.cert_file", "", "", live, absoluteOrEmpty},
+	{"tls.key_file", "", "", live, absoluteOrEmpty},
+	{"tls.client_ca", "", "", live, absoluteOrEmpty},
 	{"write_timeout", "", "", live, durationAtLeast(time.Millisecond)},
 	{"idle_timeout", "", "", live, durationAtLeast(0)},
 	{"shutdown_grace", "", "", live, durationAtLeast(0)},
@@ -34,6 +43,7 @@ var keys = []key{
 	{"notices.shutdown", "", "", live, nil},
 	{"notices.idle", "", "", live, nil},
 	{"notices.server_full", "", "", live, nil},
+	{"notices.source_full", "", "", live, nil},
 	{"state_dir", "state-dir", "directory for persistent state", restart, usableDir},
 	{"admin.socket", "admin-socket", "admin API Unix socket path", restart, socketPath},
 	{"admin.mode", "", "", restart, nil}, // checked while decoding: see decodeMode
@@ -77,7 +87,7 @@ type Changes struct {
 func Diff(running, next *Config) Changes {
 	var ch Changes
 	for _, k := range keys {
-		if field(running, k.name).Interface() == field(next, k.name).Interface() {
+		if same(field(running, k.name), field(next, k.name)) {
 			continue
 		}
 		if k.live {
@@ -87,6 +97,15 @@ func Diff(running, next *Config) Changes {
 		}
 	}
 	return ch
+}
+
+// same reports whether two values of a key are equal; an empty list is
+// the same as none.
+func same(a, b reflect.Value) bool {
+	if a.Kind() == reflect.Slice && a.Len() == 0 && b.Len() == 0 {
+		return true
+	}
+	return reflect.DeepEqual(a.Interface(), b.Interface())
 }
 
 // Reloadable is next with every key that needs a restart set back to its

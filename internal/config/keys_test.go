@@ -48,7 +48,7 @@ func TestDiffAndReloadable(t *testing.T) {
 		{"nothing", func(*Config) {}, nil, nil},
 		{"live keys", func(c *Config) { c.MaxClients = 3; c.Notices.Kick = "bye"; c.IdleTimeout = time.Hour },
 			[]string{"max_clients", "idle_timeout", "notices.kick"}, nil},
-		{"restart keys", func(c *Config) { c.Listen = "127.0.0.1:1"; c.Admin.Mode = "0600"; c.Log.Format = "json" },
+		{"restart keys", func(c *Config) { c.Listen = []string{"127.0.0.1:1"}; c.Admin.Mode = "0600"; c.Log.Format = "json" },
 			nil, []string{"listen", "admin.mode", "log.format"}},
 		{"both", func(c *Config) { c.Log.Level = "debug"; c.StateDir = "/elsewhere" },
 			[]string{"log.level"}, []string{"state_dir"}},

@@ -57,6 +57,9 @@ func Load(fs *pflag.FlagSet) (*Config, error) {
 			return nil, &Error{Key: k.name, Value: fmt.Sprint(val), Source: src.of(k.name), Reason: err.Error()}
 		}
 	}
+	if err := checkTogether(cfg, src); err != nil {
+		return nil, err
+	}
 	cfg.File = file
 	cfg.Origin = src.origin(skipped)
 	return cfg, nil

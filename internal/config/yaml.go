@@ -28,13 +28,23 @@ func (c *Config) YAML() ([]byte, error) {
 }
 
 // quoteStrings double-quotes the string values (not the keys) of a
-// mapping; durations stay plain (30s), as in configs/chatd.yaml.
+// mapping and writes lists on one line; durations stay plain (30s), as in
+// configs/chatd.yaml.
 func quoteStrings(n *yaml.Node) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
 	}
 	for i := 1; i < len(n.Content); i += 2 {
 		v := n.Content[i]
+		if v.Kind == yaml.SequenceNode {
+			// Lists on one line, as in configs/chatd.yaml:
+			// listen: ["127.0.0.1:5605", "[::1]:5605"].
+			v.Style = yaml.FlowStyle
+			for _, item := range v.Content {
+				item.Style = yaml.DoubleQuotedStyle
+			}
+			continue
+		}
 		if _, err := time.ParseDuration(v.Value); v.Kind == yaml.ScalarNode && v.Tag == "!!str" && err != nil {
 			v.Style = yaml.DoubleQuotedStyle
 		}

@@ -100,6 +100,7 @@ func (d *Daemon) adminCounters() admin.Counters {
 	c := admin.Counters{
 		AcceptErrors:   st.AcceptErrors.Load(),
 		Rejected:       st.Rejected.Load(),
+		SourceFull:     st.SourceRejected.Load(),
 		ClosedBytesIn:  in,
 		ClosedBytesOut: out,
 		Disconnects:    make(map[string]uint64, len(server.Reasons)),

@@ -16,7 +16,7 @@ import (
 func newTestDaemon(t *testing.T, dir, listen, socket string) *Daemon {
 	t.Helper()
 	cfg := config.Defaults()
-	cfg.Listen = listen
+	cfg.Listen = []string{listen}
 	cfg.StateDir = filepath.Join(dir, "state-"+filepath.Base(listen))
 	cfg.Admin.Socket = socket
 	log, err := logging.New(io.Discard, "text", "error")

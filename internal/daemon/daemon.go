@@ -6,17 +6,16 @@ package daemon
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os"
 	"sync"
 	"time"
 
 	"github.com/chatd/chatd/internal/admin"
+	"github.com/chatd/chatd/internal/chatlisten"
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/logging"
-	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/registry"
 	"github.com/chatd/chatd/internal/server"
 )
@@ -28,12 +27,13 @@ type Daemon struct {
 	reg *registry.Registry
 	srv *server.Server
 
-	mu      sync.Mutex
-	cfg     *config.Config
-	started time.Time
-	ln      net.Listener
-	served  chan error
-	admin   *admin.Server
+	mu        sync.Mutex
+	cfg       *config.Config
+	started   time.Time
+	ln        net.Listener    // the first chat listener (Addr)
+	listeners *chatlisten.Set // every chat listener, and the TLS certificate
+	served    chan error
+	admin     *admin.Server
 	// adminDirs are the directories chatd made for the admin socket, to
 	// remove at exit when empty.
 	adminDirs []string
@@ -70,6 +70,9 @@ func settingsOf(cfg *config.Config) server.Settings {
 		ShutdownNote: cfg.Notices.Shutdown,
 		IdleNotice:   cfg.Notices.Idle,
 		FullNotice:   cfg.Notices.ServerFull,
+
+		MaxClientsPerSource: cfg.MaxClientsPerSource,
+		SourceFullNotice:    cfg.Notices.SourceFull,
 	}
 }
 
@@ -80,28 +83,27 @@ func (d *Daemon) Start() error {
 	if err := d.ids.Err(); err != nil {
 		return err
 	}
-	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
-		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
-	}}
-	ln, err := lc.Listen(context.Background(), "tcp", d.cfg.Listen)
+	set, err := openListeners(context.Background(), d.cfg, d.log)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, neterr.Cause(err))
+		return err
 	}
+	ln := set.Listeners[0].Listener
 	d.mu.Lock()
 	d.ln = ln
+	d.listeners = set
 	d.started = time.Now()
-	d.served = make(chan error, 1)
+	d.served = make(chan error, len(set.Listeners))
 	d.mu.Unlock()
 	if err := d.startAdmin(); err != nil {
-		ln.Close()
+		set.Close()
 		d.mu.Lock()
-		d.ln = nil
+		d.ln, d.listeners = nil, nil
 		d.mu.Unlock()
 		return err
 	}
-	go func() { d.served <- d.srv.Serve(ln) }()
-	d.log.Info("chatd started", "listen", ln.Addr().String(), "max_clients", d.srv.Settings().MaxClients,
-		"pid", os.Getpid(), "config", configName(d.cfg.File))
+	d.serveListeners(set)
+	d.log.Info("chatd started", "listen", ln.Addr().String(), "listeners", listenerNames(set),
+		"max_clients", d.srv.Settings().MaxClients, "pid", os.Getpid(), "config", configName(d.cfg.File))
 	d.notifyReady()
 	return nil
 }

@@ -66,6 +66,10 @@ func (d *Daemon) applyReload(load func() (*config.Config, error)) (ReloadResult,
 		return ReloadResult{}, err
 	}
 	old := d.Config()
+	// The certificate first: a reload that cannot load it changes nothing.
+	if err := d.reloadTLS(next); err != nil {
+		return ReloadResult{}, err
+	}
 	changes := config.Diff(old, next)
 	// What cannot change live keeps its running value, so that Config()
 	// keeps describing the daemon as it runs.

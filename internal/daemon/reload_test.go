@@ -149,7 +149,7 @@ func TestReloadReportsWhatNeedsARestartAndKeepsItsRunningValue(t *testing.T) {
 		t.Fatalf("result %+v", res)
 	}
 	cfg := f.d.Config()
-	if cfg.Listen != "127.0.0.1:0" || cfg.Admin.Socket != sock || cfg.Log.Format != "text" || cfg.MaxClients != 9 {
+	if !slices.Equal(cfg.Listen, []string{"127.0.0.1:0"}) || cfg.Admin.Socket != sock || cfg.Log.Format != "text" || cfg.MaxClients != 9 {
 		t.Fatalf("config after reload: %+v", cfg)
 	}
 	if f.d.Addr().String() != addr {

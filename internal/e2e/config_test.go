@@ -82,7 +82,7 @@ func TestConfigShowMergesSources(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`listen: "127.0.0.1:7001"`, "max_clients: 7", `greeting: "hi"`, "write_timeout: 30s",
+	for _, want := range []string{`listen: ["127.0.0.1:7001"]`, "max_clients: 7", `greeting: "hi"`, "write_timeout: 30s",
 		"# effective chatd configuration from file " + f + ", environment CHATD_LISTEN, CHATD_MAX_CLIENTS, flags --max-clients"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("config show lacks %q:\n%s", want, out)

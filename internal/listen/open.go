@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 )
 
 // Open listens on every address in addrs (host:port, IPv6 in brackets)
@@ -16,7 +17,12 @@ func Open(ctx context.Context, addrs []string) ([]net.Listener, error) {
 		return nil, errors.New("listen: no address given")
 	}
 	seen := make(map[string]bool, len(addrs))
-	var lc net.ListenConfig
+	// Keep-alive finds clients that vanished without a FIN (a laptop
+	// closed, a NAT entry dropped) in about two minutes, so they do not
+	// hold a place for the OS default of hours.
+	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
+		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
+	}}
 	lns := make([]net.Listener, 0, len(addrs))
 	fail := func(err error) ([]net.Listener, error) {
 		for _, ln := range lns {

@@ -72,6 +72,7 @@ func (c *conn) end(reason Reason, err error) {
 	// its socket open could fill the server with connections nobody sees.
 	// Closing connections are bounded on their own (see lingerThenClose).
 	s.active.Add(-1)
+	s.releaseSource(c.client.RemoteAddr)
 	if reason == ReasonClosePhrase || serverEnded(reason) {
 		s.lingerThenClose(c.nc, &c.io)
 	}
@@ -104,8 +105,7 @@ func (c *conn) finish(reason Reason) {
 		// Our FIN goes now; linger (after unregistering) waits for the
 		// client's, so that its unread bytes cannot turn our close into a
 		// reset that would destroy the replies still in flight.
-		if cw, ok := c.nc.(interface{ CloseWrite() error }); ok {
-			cw.CloseWrite()
+		if closeWrite(c.nc) {
 			return
 		}
 	}
@@ -145,9 +145,7 @@ func (s *Server) closeGracefully(nc net.Conn) {
 		nc.Close()
 		return
 	}
-	if cw, ok := nc.(interface{ CloseWrite() error }); ok {
-		cw.CloseWrite()
-	}
+	closeWrite(nc)
 	s.lingerThenClose(nc, &r)
 }
 

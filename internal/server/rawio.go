@@ -1,7 +1,6 @@
 package server
 
 import (
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -38,11 +37,12 @@ type rawIO struct {
 	wait bool
 }
 
-// init prepares r for nc, which must have a descriptor (TCP does).
+// init prepares r for nc. A connection without a descriptor of its own
+// (TLS) is served on the stream path (see streamio.go).
 func (r *rawIO) init(nc net.Conn) error {
 	sc, ok := nc.(syscall.Conn)
 	if !ok {
-		return errors.New("connection has no file descriptor")
+		return nil
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
@@ -65,6 +65,9 @@ func (r *rawIO) do(fd uintptr) bool {
 // side, or the error that ended the wait (a deadline, a closed
 // connection) or the read.
 func (r *rawIO) read(nc net.Conn) ([]byte, error) {
+	if r.stream() {
+		return r.streamRead(nc)
+	}
 	r.n, r.errno, r.out = 0, 0, nil
 	if err := r.rc.Read(r.fn); err != nil {
 		return nil, err
@@ -104,6 +107,10 @@ func (r *rawIO) readOnce(fd uintptr) bool {
 
 // release gives the read buffer back to the pool.
 func (r *rawIO) release() {
+	if r.stream() {
+		r.releaseStream()
+		return
+	}
 	if r.buf != nil {
 		readBufs.Put(r.buf)
 		r.buf = nil
@@ -117,6 +124,9 @@ func (r *rawIO) release() {
 func (r *rawIO) write(nc net.Conn, b []byte, wait bool) (int, error) {
 	if len(b) == 0 {
 		return 0, nil
+	}
+	if r.stream() {
+		return r.streamWrite(nc, b, wait)
 	}
 	r.out, r.errno, r.wait = b, 0, wait
 	err := r.rc.Write(r.fn)

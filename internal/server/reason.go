@@ -16,6 +16,7 @@ const (
 	ReasonKicked       Reason = "kicked"
 	ReasonShutdown     Reason = "shutdown"
 	ReasonServerFull   Reason = "server-full"
+	ReasonSourceFull   Reason = "source-full" // max_clients_per_source
 	ReasonPanic        Reason = "panic"
 )
 
@@ -29,6 +30,9 @@ var Reasons = [...]Reason{ReasonClosePhrase, ReasonEOF, ReasonReset, ReasonWrite
 type Stats struct {
 	AcceptErrors atomic.Uint64
 	Rejected     atomic.Uint64 // turned away: server full or out of descriptors
+	// SourceRejected counts connections turned away because their source
+	// had max_clients_per_source clients already.
+	SourceRejected atomic.Uint64
 	// LingerSkipped counts connections closed without waiting for their
 	// client's FIN because too many were waiting already.
 	LingerSkipped atomic.Uint64

@@ -10,7 +10,7 @@ import (
 // rejections is summed up in the log.
 const rejectionLogInterval = 10 * time.Second
 
-// rejectionLog logs server-full rejections in summary: the first of a burst
+// rejectionLog logs rejections (server full, source full) in summary: the first of a burst
 // as it happens, then at most one line per interval with how many more
 // there were. Ten thousand rejections would otherwise be ten thousand lines,
 // enough to trip journald's rate limit and hide the lines that matter. The
@@ -18,6 +18,7 @@ const rejectionLogInterval = 10 * time.Second
 type rejectionLog struct {
 	logger *slog.Logger
 	every  time.Duration
+	reason Reason // what the rejections are for
 
 	mu      sync.Mutex
 	pending int         // rejections not logged yet
@@ -35,7 +36,7 @@ func (r *rejectionLog) note(remote string) {
 	}
 	r.mu.Unlock()
 	if first {
-		r.logger.Warn("client rejected", "remote", remote, "reason", ReasonServerFull)
+		r.logger.Warn("client rejected", "remote", remote, "reason", r.reason)
 	}
 }
 
@@ -74,6 +75,6 @@ func (r *rejectionLog) flush() {
 
 func (r *rejectionLog) logSummary(n int) {
 	if n > 0 {
-		r.logger.Warn("clients rejected", "count", n, "interval", r.every.String(), "reason", ReasonServerFull)
+		r.logger.Warn("clients rejected", "count", n, "interval", r.every.String(), "reason", r.reason)
 	}
 }

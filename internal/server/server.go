@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/registry"
+	"github.com/chatd/chatd/internal/sourcelimit"
 )
 
 // ErrServerClosed is returned by Serve after Shutdown.
@@ -30,6 +31,11 @@ type Settings struct {
 	ShutdownNote string // {id}
 	IdleNotice   string // {id}; sent when idle_timeout ends a connection
 	FullNotice   string
+	// MaxClientsPerSource bounds the clients of one source (see
+	// sourcelimit); 0 is no limit. SourceFullNotice is sent to one
+	// beyond it.
+	MaxClientsPerSource int
+	SourceFullNotice    string
 }
 
 // Server is a chat server. Create it with New.
@@ -53,21 +59,26 @@ type Server struct {
 	conns    map[*conn]struct{} // served connections, from start until closed
 	acceptLg rateLimitedLog
 	rejectLg rejectionLog
+
+	sources        *sourcelimit.Limiter // clients per source (max_clients_per_source)
+	sourceRejectLg rejectionLog
 }
 
 // New returns a server that registers its clients in reg.
 func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
 	srv := &Server{reg: reg, log: log, lns: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{},
-		lingerFor: lingerTimeout, minLingering: minLingering}
+		lingerFor: lingerTimeout, minLingering: minLingering, sources: sourcelimit.New(s.MaxClientsPerSource)}
 	srv.SetSettings(s)
 	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
-	srv.rejectLg = rejectionLog{logger: log, every: rejectionLogInterval}
+	srv.rejectLg = rejectionLog{logger: log, every: rejectionLogInterval, reason: ReasonServerFull}
+	srv.sourceRejectLg = rejectionLog{logger: log, every: rejectionLogInterval, reason: ReasonSourceFull}
 	return srv
 }
 
 // SetSettings replaces the live settings. Connections pick the new values
 // up at their next read or write; nobody is disconnected by it.
 func (s *Server) SetSettings(st Settings) {
+	s.sources.SetMax(st.MaxClientsPerSource)
 	s.settings.Store(&st)
 }
 
@@ -151,8 +162,13 @@ func (s *Server) handle(nc net.Conn) {
 		}()
 		return
 	}
+	if !s.admitSource(nc, st) {
+		s.active.Add(-1)
+		return
+	}
 	c, err := newConn(s, nc)
 	if err != nil {
+		s.releaseSource(nc.RemoteAddr())
 		s.active.Add(-1)
 		s.wg.Done()
 		s.log.Error("cannot serve connection", "remote", nc.RemoteAddr().String(), "err", err.Error())
@@ -222,6 +238,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.mu.Unlock()
 
 	s.rejectLg.flush()
+	s.sourceRejectLg.flush()
 	for _, c := range conns {
 		c.requestStop(ReasonShutdown, "")
 	}

@@ -499,7 +499,7 @@ func TestServerFullRejectionsAreLoggedInSummary(t *testing.T) {
 // quiet interval the next rejection is logged on its own again.
 func TestRejectionLogSummarisesEachInterval(t *testing.T) {
 	var buf syncBuffer
-	r := rejectionLog{logger: slog.New(slog.NewTextHandler(&buf, nil)), every: 50 * time.Millisecond}
+	r := rejectionLog{logger: slog.New(slog.NewTextHandler(&buf, nil)), every: 50 * time.Millisecond, reason: ReasonServerFull}
 	defer r.flush()
 	lines := func(s string) int { return strings.Count(buf.String(), s) }
 	for range 10 {

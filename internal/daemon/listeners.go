@@ -1,0 +1,87 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/chatd/chatd/internal/chatlisten"
+	"github.com/chatd/chatd/internal/config"
+	"github.com/chatd/chatd/internal/logging"
+	"github.com/chatd/chatd/internal/neterr"
+	"github.com/chatd/chatd/internal/proxyheader"
+)
+
+// openListeners opens every chat listener the configuration asks for:
+// plain TCP on each `listen` address, TLS on each `tls.listen` address, the
+// PROXY protocol in front of both when it is on. All or nothing: on an
+// error nothing is left listening.
+func openListeners(ctx context.Context, cfg *config.Config, log *logging.Logger) (*chatlisten.Set, error) {
+	spec, err := listenSpec(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	set, err := chatlisten.Open(ctx, spec)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", strings.Join(append(cfg.Listen, cfg.TLS.Listen...), ","), neterr.Cause(err))
+	}
+	return set, nil
+}
+
+// listenSpec turns the configuration's listener keys into chatlisten's
+// Spec. The values were checked when the configuration was loaded; an error
+// here means a Config built some other way.
+func listenSpec(cfg *config.Config, log *logging.Logger) (chatlisten.Spec, error) {
+	spec := chatlisten.Spec{Listen: cfg.Listen, Log: log.Logger}
+	if pp := cfg.ProxyProtocol; pp.Enabled {
+		trusted, err := proxyheader.ParseTrusted(pp.Trusted)
+		if err != nil {
+			return spec, fmt.Errorf("proxy_protocol.trusted: %w", err)
+		}
+		policy, err := proxyheader.ParsePolicy(pp.Policy)
+		if err != nil {
+			return spec, fmt.Errorf("proxy_protocol.policy: %w", err)
+		}
+		spec.Proxy = &proxyheader.Config{Trusted: trusted, Untrusted: policy, HeaderTimeout: pp.HeaderTimeout}
+	}
+	if len(cfg.TLS.Listen) > 0 {
+		spec.TLS = &chatlisten.TLSSpec{Listen: cfg.TLS.Listen, Files: cfg.TLSFiles()}
+	}
+	return spec, nil
+}
+
+// serveListeners serves every listener of set; each Serve's end goes to
+// d.served.
+func (d *Daemon) serveListeners(set *chatlisten.Set) {
+	for _, l := range set.Listeners {
+		go func() { d.served <- d.srv.Serve(l.Listener) }()
+	}
+}
+
+// listenerNames are the listeners for the start's log line: "tcp
+// 127.0.0.1:5605,tls [::1]:5606".
+func listenerNames(set *chatlisten.Set) string {
+	names := make([]string, len(set.Listeners))
+	for i, l := range set.Listeners {
+		names[i] = string(l.Kind) + " " + l.Addr().String()
+	}
+	return strings.Join(names, ",")
+}
+
+// reloadTLS loads the TLS certificate files again (a renewed certificate,
+// or files the reload names). A certificate that does not load is refused
+// and the one in force stays; connected clients are never touched, the
+// next handshake uses the new one.
+func (d *Daemon) reloadTLS(next *config.Config) error {
+	d.mu.Lock()
+	set := d.listeners
+	d.mu.Unlock()
+	if set == nil || set.TLS == nil {
+		return nil
+	}
+	if err := set.TLS.Update(next.TLSFiles()); err != nil {
+		return fmt.Errorf("tls certificate: %w (the certificate in force stays)", err)
+	}
+	d.log.Info("tls certificate loaded", "cert_file", next.TLS.CertFile, "not_after", set.TLS.NotAfter().UTC().Format("2006-01-02T15:04:05Z"))
+	return nil
+}
