@@ -39,10 +39,6 @@ type Client struct {
 	bytesIn    atomic.Uint64
 	bytesOut   atomic.Uint64
 	conn       Kicker
-	// left is closed when the client leaves the registry. Guarded by the
-	// registry's mu; made only for clients a bulk kick waits for, so an
-	// ordinary connection does not pay for it.
-	left chan struct{}
 }
 
 // NewClient describes a connection that has just been accepted.
@@ -134,6 +130,10 @@ type Registry struct {
 
 	mu      sync.RWMutex
 	clients map[uint64]*Client
+	// left holds, for clients a bulk kick waits for, a channel closed when
+	// the client leaves. It lives here rather than in Client because every
+	// idle connection embeds a Client and most are never waited for.
+	left map[uint64]chan struct{}
 
 	total atomic.Uint64 // clients ever added
 }
@@ -168,8 +168,9 @@ func (r *Registry) Remove(id uint64) {
 	r.mu.Lock()
 	if c, ok := r.clients[id]; ok {
 		delete(r.clients, id)
-		if c.left != nil {
-			close(c.left)
+		if ch, ok := r.left[c.ID]; ok {
+			delete(r.left, c.ID)
+			close(ch)
 		}
 	}
 	r.mu.Unlock()
@@ -344,11 +345,16 @@ func (r *Registry) KickMany(all bool, ids []uint64, reason string) (kicked []Kic
 		}
 	}
 	kicked = make([]Kicked, len(targets))
+	if r.left == nil && len(targets) > 0 {
+		r.left = make(map[uint64]chan struct{}, len(targets))
+	}
 	for i, c := range targets {
-		if c.left == nil {
-			c.left = make(chan struct{})
+		ch, ok := r.left[c.ID]
+		if !ok {
+			ch = make(chan struct{})
+			r.left[c.ID] = ch
 		}
-		kicked[i] = Kicked{ID: c.ID, Left: c.left}
+		kicked[i] = Kicked{ID: c.ID, Left: ch}
 	}
 	r.mu.Unlock()
 	// Kick must not block: the lock is not needed for it, and readers
