@@ -25,6 +25,7 @@ import (
 type Daemon struct {
 	log *logging.Logger
 	reg *registry.Registry
+	ids *idstate.Source
 	srv *server.Server
 
 	mu      sync.Mutex
@@ -38,14 +39,17 @@ type Daemon struct {
 	adminDirs []string
 
 	reload reloadState
+	surv   survival // survive.go
 }
 
 // New prepares a daemon; nothing listens until Start.
 func New(cfg *config.Config, log *logging.Logger) *Daemon {
-	reg := registry.New(idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger))
+	ids := idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger)
+	reg := registry.New(ids)
 	return &Daemon{
 		log: log,
 		reg: reg,
+		ids: ids,
 		srv: newServer(reg, log, cfg),
 		cfg: cfg,
 	}
@@ -74,10 +78,8 @@ func settingsOf(cfg *config.Config) server.Settings {
 // the background. It does not block. If the admin socket cannot be set up
 // (another chatd serves it, say), nothing is left listening.
 func (d *Daemon) Start() error {
-	lc := net.ListenConfig{KeepAliveConfig: net.KeepAliveConfig{
-		Enable: true, Idle: 60 * time.Second, Interval: 15 * time.Second, Count: 4,
-	}}
-	ln, err := lc.Listen(context.Background(), "tcp", d.cfg.Listen)
+	d.setUpSurvival()
+	ln, err := d.listen()
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", d.cfg.Listen, neterr.Cause(err))
 	}
@@ -93,6 +95,7 @@ func (d *Daemon) Start() error {
 		d.mu.Unlock()
 		return err
 	}
+	d.takeBack()
 	go func() { d.served <- d.srv.Serve(ln) }()
 	d.log.Info("chatd started", "listen", ln.Addr().String(), "max_clients", d.srv.Settings().MaxClients,
 		"pid", os.Getpid(), "config", configName(d.cfg.File))
@@ -140,6 +143,9 @@ func (d *Daemon) StartedAt() time.Time {
 // Stop drains the daemon: no new clients, every client gets the shutdown
 // notice and is closed, within the configured shutdown_grace.
 func (d *Daemon) Stop() error {
+	if d.restartPlanned() {
+		return d.handOver()
+	}
 	grace := d.Config().ShutdownGrace
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -152,6 +158,7 @@ func (d *Daemon) Stop() error {
 	if err != nil {
 		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())
 	}
+	d.discardHeld()
 	d.log.Info("chatd stopped")
 	d.flushLog(ctx)
 	return nil

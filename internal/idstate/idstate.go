@@ -128,3 +128,26 @@ func (s *Source) load(dir string) uint64 {
 func clockFloor() uint64 {
 	return max(1, uint64(time.Now().UnixMicro()))
 }
+
+// Above makes every ID handed out from now on greater than id: the IDs
+// of clients taken over from an earlier process, which may have run on a
+// state file this one could not read.
+func (s *Source) Above(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.next > id {
+		return
+	}
+	s.next = id + 1
+	if s.next >= s.limit {
+		s.reserve()
+	}
+}
+
+// Highest is the highest ID handed out so far (0 for none): what the next
+// process must stay above.
+func (s *Source) Highest() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next - 1
+}

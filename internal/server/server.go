@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/registry"
 )
 
@@ -53,6 +54,12 @@ type Server struct {
 	conns    map[*conn]struct{} // served connections, from start until closed
 	acceptLg rateLimitedLog
 	rejectLg rejectionLog
+
+	// Restart survival (handover.go): holder is set before serving and
+	// only read afterwards; handed collects what HandOver returns.
+	holder ConnHolder
+	holdLg rateLimitedLog
+	handed []handover.Conn
 }
 
 // New returns a server that registers its clients in reg.
@@ -62,6 +69,7 @@ func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
 	srv.SetSettings(s)
 	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
 	srv.rejectLg = rejectionLog{logger: log, every: rejectionLogInterval}
+	srv.holdLg = rateLimitedLog{logger: log, every: time.Second}
 	return srv
 }
 
@@ -237,7 +245,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	for c := range s.conns {
-		c.nc.Close()
+		s.closeSocket(c.nc, &c.io)
 	}
 	s.mu.Unlock()
 	<-done
