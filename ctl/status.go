@@ -58,6 +58,7 @@ func printStatus(w io.Writer, st adminapi.Status) error {
 		{"bytes in", fmt.Sprintf("%s (%d)", humanBytes(st.BytesIn), st.BytesIn)},
 		{"bytes out", fmt.Sprintf("%s (%d)", humanBytes(st.BytesOut), st.BytesOut)},
 	}
+	lines = append(lines, survivalLines(st.Survival)...)
 	var b strings.Builder
 	for _, l := range lines {
 		fmt.Fprintf(&b, "%-14s %s\n", l[0]+":", cliutil.Printable(l[1]))

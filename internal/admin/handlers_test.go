@@ -63,7 +63,8 @@ func newFixture(t *testing.T, group string) *fixture {
 	f := &fixture{t: t, reg: registry.New(nil), conns: map[uint64]*fakeConn{},
 		started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
 	f.counters = Counters{AcceptErrors: 2, Rejected: 3, ClosedBytesIn: 1000, ClosedBytesOut: 2000,
-		Disconnects: map[string]uint64{"eof": 4, "kicked": 1}}
+		Disconnects: map[string]uint64{"eof": 4, "kicked": 1},
+		Survival:    adminapi.Survival{Enabled: true, Held: 1, Restarts: 2, TakenBack: 3, Lost: 4}}
 	srv, err := newServer(Options{
 		Socket:   "/run/test/admin.sock",
 		Mode:     0o660,
@@ -343,7 +344,7 @@ func TestStatus(t *testing.T) {
 	want := adminapi.Status{Version: "1.2.3", PID: 4242, StartedAt: f.started, Listen: "127.0.0.1:5605",
 		AdminSocket: "/run/test/admin.sock", ConfigFile: "/etc/chatd/chatd.yaml",
 		ClientsConnected: 1, ClientsTotal: 2, MaxClients: 100,
-		BytesIn: 1000 + 1, BytesOut: 2000 + 2}
+		BytesIn: 1000 + 1, BytesOut: 2000 + 2, Survival: f.counters.Survival}
 	got := st
 	got.Uptime, got.UptimeSeconds = "", 0
 	if got != want {

@@ -46,6 +46,16 @@ var (
 		"When chatd started, in seconds since the Unix epoch.", nil, nil)
 	descLogDropped = prometheus.NewDesc("chatd_log_lines_dropped_total",
 		"Log lines lost because the log output (stderr) was too slow or failed.", nil, nil)
+	descHeld = prometheus.NewDesc("chatd_connections_held",
+		"Connections the service manager's descriptor store keeps for a next process.", nil, nil)
+	descRestarts = prometheus.NewDesc("chatd_restarts_survived_total",
+		"Restarts (crashes included) whose clients this process took over.", nil, nil)
+	descTakenBack = prometheus.NewDesc("chatd_connections_taken_back_total",
+		"Connections taken over from the previous process at start.", nil, nil)
+	descLostAtRestart = prometheus.NewDesc("chatd_connections_lost_at_restart_total",
+		"Handed-over connections that could not be served again and were closed with a notice.", nil, nil)
+	descDegraded = prometheus.NewDesc("chatd_config_degraded",
+		"1 while chatd serves on the last good config because the one it was restarted with is broken.", nil, nil)
 	descBuildInfo = prometheus.NewDesc("chatd_build_info",
 		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
 )
@@ -57,7 +67,8 @@ type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected,
-		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descBuildInfo} {
+		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descBuildInfo,
+		descHeld, descRestarts, descTakenBack, descLostAtRestart, descDegraded} {
 		ch <- d
 	}
 }
@@ -86,6 +97,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descStartTime, float64(info.StartedAt.UnixNano())/1e9)
 	counter(descLogDropped, counters.LogDropped)
 	gauge(descBuildInfo, 1, info.Version)
+	sv := counters.Survival
+	gauge(descHeld, float64(sv.Held))
+	counter(descRestarts, sv.Restarts)
+	counter(descTakenBack, sv.TakenBack)
+	counter(descLostAtRestart, sv.Lost)
+	degraded := 0.0
+	if sv.Degraded != "" {
+		degraded = 1
+	}
+	gauge(descDegraded, degraded)
 }
 
 // monotonicBytes turns "bytes of closed connections + bytes of live ones"

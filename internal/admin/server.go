@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/registry"
 )
 
@@ -51,6 +52,7 @@ type Counters struct {
 	ClosedBytesOut uint64
 	Disconnects    map[string]uint64 // by reason, every reason present
 	LogDropped     uint64            // log lines lost to a slow or broken log output
+	Survival       adminapi.Survival // restart survival
 }
 
 // Info describes the running daemon for the status endpoint and metrics.

@@ -103,6 +103,7 @@ func (d *Daemon) adminCounters() admin.Counters {
 		ClosedBytesOut: out,
 		Disconnects:    make(map[string]uint64, len(server.Reasons)),
 		LogDropped:     d.log.Dropped(),
+		Survival:       d.survivalForAdmin(),
 	}
 	for _, r := range server.Reasons {
 		c.Disconnects[string(r)] = st.Disconnects(r)

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/fdstore"
 	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/proxyheader"
@@ -393,3 +394,10 @@ func (d *Daemon) lastGoodConfig() []byte {
 
 // RequestRestart makes the next stop a planned restart (chatctl restart).
 func (d *Daemon) RequestRestart() { d.surv.requested.Store(true) }
+
+// survivalForAdmin is Survival for the admin API.
+func (d *Daemon) survivalForAdmin() adminapi.Survival {
+	s := d.Survival()
+	return adminapi.Survival{Enabled: s.Enabled, Held: s.Held, Restarts: s.Restarts,
+		TakenBack: s.TakenBack, Lost: s.Lost, Degraded: s.Degraded}
+}
