@@ -32,11 +32,8 @@ type survival struct {
 	// no service manager to hold anything).
 	store  *fdstore.Notifier
 	holder *fdstore.Holder
-	// inherited is what the previous process left, until Start took it.
-	inherited *fdstore.Files
-	// lastGood is the config that came with a hand-over, used when the
-	// config read at this start is broken (see StartWithFallback).
-	lastGood []byte
+	// inh is what the previous process left, until Start took it.
+	inh *Inheritance
 	// requested is set by a restart asked for through the admin API.
 	requested atomic.Bool
 	// plannedRestart tells a restart from a stop on SIGTERM;
@@ -80,8 +77,8 @@ func (d *Daemon) Survival() SurvivalStats {
 // process left. Failing to, chatd serves on without it and says why.
 func (d *Daemon) setUpSurvival() {
 	s := &d.surv
-	if s.inherited == nil {
-		s.inherited = fdstore.Inherited()
+	if s.inh == nil {
+		s.inh = Inherit()
 	}
 	if s.plannedRestart == nil {
 		s.plannedRestart = handover.PlannedRestart
@@ -118,7 +115,7 @@ func (d *Daemon) setUpSurvival() {
 // and connection attempts wait in its backlog).
 func (d *Daemon) listen() (net.Listener, error) {
 	s := &d.surv
-	if f := s.inherited.Take(fdstore.ListenerName); f != nil {
+	if f := s.inh.files.Take(fdstore.ListenerName); f != nil {
 		ln, err := fdstore.Listener(f)
 		switch {
 		case err != nil:
@@ -163,7 +160,8 @@ func sameListenAddr(got net.Addr, want string) bool {
 		return false
 	}
 	host, port, err := net.SplitHostPort(want)
-	if err != nil || port != fmt.Sprint(ta.Port) {
+	// Port 0 asks for any port: the inherited one is it.
+	if err != nil || (port != "0" && port != fmt.Sprint(ta.Port)) {
 		return false
 	}
 	if host == "" {
@@ -182,27 +180,29 @@ func sameListenAddr(got net.Addr, want string) bool {
 // knew of it. It runs before the server accepts or reads anything.
 func (d *Daemon) takeBack() {
 	s := &d.surv
-	var st *handover.State
-	if f := s.inherited.Take(fdstore.StateName); f != nil {
-		var problems []handover.Problem
-		var err error
-		st, problems, err = handover.ReadFile(f)
+	st := s.inh.state
+	if st != nil || s.inh.stateErr != nil {
 		// Removed at once: a crash later must not replay this state
 		// onto connections that have moved on.
 		d.removeFromStore(fdstore.StateName)
-		if err != nil {
-			d.log.Error("cannot read the hand-over from the previous process; its clients are served with what the store kept", "err", err.Error())
-		}
-		for _, p := range problems {
-			d.log.Error("hand-over record damaged; that client is closed with a notice", "problem", p.Error())
-		}
 	}
-	shards := s.inherited.TakePrefix(fdstore.HolderPrefix)
+	if err := s.inh.stateErr; err != nil {
+		d.log.Error("cannot read the hand-over from the previous process; its clients are served with what the store kept", "err", err.Error())
+	}
+	for _, p := range s.inh.problems {
+		d.log.Error("hand-over record damaged; that client is closed with a notice", "problem", p.Error())
+	}
+	if deg := d.Survival().Degraded; deg != "" {
+		d.log.Error("THE CONFIG IS BROKEN: serving the handed-over clients and new ones on the last good config until it is fixed and chatd restarted",
+			"config_error", deg)
+	}
+	shards := s.inh.files.TakePrefix(fdstore.HolderPrefix)
 	oldNames := make([]string, len(shards))
 	for i, f := range shards {
 		oldNames[i] = f.Name()
 	}
 	held, errs := fdstore.Drain(shards)
+	held = append(held, d.reexecedConns()...)
 	for _, err := range errs {
 		d.log.Error("cannot take every connection back from the store", "err", err.Error())
 	}
@@ -221,8 +221,16 @@ func (d *Daemon) takeBack() {
 	d.ids.Above(highest)
 
 	planned := st != nil
-	var back, lost int
+	var back, lost, ended int
 	for _, h := range held {
+		if h.Conn.RemoteAddr() == nil {
+			// No peer any more: a connection that ended (shut down)
+			// while its duplicate waited in the holder, or whose client
+			// left during the restart. Nothing to serve.
+			h.Conn.Close()
+			ended++
+			continue
+		}
 		rec, ok := records[h.ID]
 		if !ok {
 			// After a crash only the ID is known; after a planned
@@ -257,7 +265,7 @@ func (d *Daemon) takeBack() {
 	for _, name := range oldNames {
 		d.removeFromStore(name)
 	}
-	for _, name := range s.inherited.CloseRest() {
+	for _, name := range s.inh.files.CloseRest() {
 		d.log.Warn("unknown descriptor handed over; closed and removed from the store", "name", name)
 		d.removeFromStore(name)
 	}
@@ -272,7 +280,7 @@ func (d *Daemon) takeBack() {
 		kind = "planned restart (from " + st.Version + ")"
 	}
 	d.log.Info("clients taken back from the previous process", "after", kind, "clients", back, "closed", lost,
-		"highest_id", highest)
+		"already_ended", ended, "highest_id", highest)
 }
 
 // withClientAddr restores what a PROXY-protocol header had said about a

@@ -2,6 +2,7 @@ package daemon
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net"
 	"os"
@@ -11,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/fdstore"
 	"github.com/chatd/chatd/internal/fdstore/fdstoretest"
+	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/registry"
 )
 
@@ -65,7 +68,7 @@ func TestPlannedRestartHandsEverythingOver(t *testing.T) {
 	dir := shortTempDir(t)
 
 	old := newTestDaemon(t, dir, "127.0.0.1:0", filepath.Join(dir, "a.sock"))
-	old.surv.inherited = fdstore.NewFiles(nil)
+	old.surv.inh = newInheritance(fdstore.NewFiles(nil))
 	if err := old.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +109,7 @@ func TestPlannedRestartHandsEverythingOver(t *testing.T) {
 	t.Cleanup(func() { waiting.Close() })
 
 	next := newTestDaemon(t, dir, addr, filepath.Join(dir, "b.sock"))
-	next.surv.inherited = fdstore.NewFiles(store.Dup(t, ""))
+	next.surv.inh = newInheritance(fdstore.NewFiles(store.Dup(t, "")))
 	if err := next.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -185,4 +188,60 @@ func waitForNewID(t *testing.T, reg *registry.Registry, before []registry.Info) 
 		return false
 	})
 	return id
+}
+
+// A restart onto a broken config goes on with the last good one when
+// clients were handed over, and says so; a first start with a broken
+// config still fails.
+func TestRestartOntoBrokenConfigKeepsServing(t *testing.T) {
+	store := fdstoretest.New(t)
+	t.Setenv("NOTIFY_SOCKET", store.Path())
+	dir := shortTempDir(t)
+	broken := errors.New(`file /etc/chatd/chatd.yaml: max_clients "lots": not a number`)
+	loadBroken := func() (*config.Config, error) { return nil, broken }
+
+	if _, _, err := newInheritance(fdstore.NewFiles(nil)).ConfigOrLastGood(loadBroken); err != broken {
+		t.Fatalf("first start with a broken config: err %v, want %v", err, broken)
+	}
+
+	old := newTestDaemon(t, dir, "127.0.0.1:0", filepath.Join(dir, "a.sock"))
+	old.cfg.MaxClients = 123
+	old.surv.inh = newInheritance(fdstore.NewFiles(nil))
+	if err := old.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := old.Addr().String()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	chat(t, c, "hi", "HI")
+	old.RequestRestart()
+	old.Stop()
+	store.WaitFor(5*time.Second, func([]fdstoretest.Entry) bool { return slices.Contains(store.Names(), fdstore.StateName) })
+
+	in := newInheritance(fdstore.NewFiles(store.Dup(t, "")))
+	cfg, why, err := in.ConfigOrLastGood(loadBroken)
+	if err != nil || why != broken || cfg.MaxClients != 123 {
+		t.Fatalf("restart onto a broken config: cfg %+v, why %v, err %v", cfg, why, err)
+	}
+	log, _ := logging.New(io.Discard, "text", "error")
+	cfg.Admin.Socket = filepath.Join(dir, "b.sock")
+	next := New(cfg, log)
+	next.Inherit(in, why)
+	if err := next.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer next.Stop()
+	chat(t, c, "still", "STILL")
+	if s := next.Survival(); s.Degraded != broken.Error() || s.TakenBack != 1 {
+		t.Fatalf("survival %+v", s)
+	}
+	if st := next.servingStatus(); !strings.Contains(st, "LAST GOOD CONFIG") || !strings.Contains(st, broken.Error()) {
+		t.Fatalf("STATUS= %q does not say the config is broken", st)
+	}
+	if a := next.adminCounters().Survival; a.Degraded == "" {
+		t.Fatal("the admin API does not see the broken config")
+	}
 }

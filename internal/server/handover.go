@@ -77,8 +77,8 @@ func (s *Server) closeSocket(nc net.Conn, r *rawIO) {
 // HandOver ends serving in this process without the clients noticing: it
 // stops accepting, lets every connection finish answering what it has read
 // and stop before its next read, and returns each connection's state. The
-// sockets stay open in the holder; this process only closes its own
-// descriptors. Connections that cannot be held (TLS) get the shutdown
+// sockets stay open in the holder, and this process closes only its own
+// descriptors; without a holder they stay open (HandedSockets). Connections that cannot be held (TLS) get the shutdown
 // notice and are closed. If ctx ends first, what is still busy is closed
 // and left out.
 func (s *Server) HandOver(ctx context.Context) ([]handover.Conn, error) {
@@ -95,7 +95,7 @@ func (s *Server) HandOver(ctx context.Context) ([]handover.Conn, error) {
 
 	s.rejectLg.flush()
 	for _, c := range conns {
-		if _, ok := holdable(c.nc); ok && s.holder != nil {
+		if _, ok := holdable(c.nc); ok {
 			c.requestStop(ReasonHandover, "")
 		} else {
 			c.requestStop(ReasonShutdown, "")
@@ -125,6 +125,15 @@ func (s *Server) HandOver(ctx context.Context) ([]handover.Conn, error) {
 	return handed, err
 }
 
+// HandedSockets returns, after HandOver, the sockets of the handed-over
+// connections by ID when no holder keeps them: they are still open, for
+// the caller to pass on (a re-exec) and then close.
+func (s *Server) HandedSockets() map[uint64]net.Conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.handedSockets
+}
+
 // handOff records a connection that stopped for a hand-over and closes
 // this process's descriptor of it, leaving the socket to the holder.
 func (c *conn) handOff() {
@@ -151,9 +160,18 @@ func (c *conn) handOff() {
 	}
 	s.mu.Lock()
 	s.handed = append(s.handed, h)
+	if s.holder == nil {
+		// Nobody else holds the socket: it stays open for a re-exec.
+		if s.handedSockets == nil {
+			s.handedSockets = map[uint64]net.Conn{}
+		}
+		s.handedSockets[c.client.ID] = c.nc
+	}
 	s.mu.Unlock()
 	c.io.release()
-	c.nc.Close()
+	if s.holder != nil {
+		c.nc.Close() // the holder keeps its duplicate
+	}
 	s.reg.Remove(c.client.ID)
 	s.active.Add(-1)
 }
@@ -180,6 +198,9 @@ var ErrIDTaken = errors.New("client ID already in use")
 func (s *Server) Restore(nc net.Conn, st handover.Conn) error {
 	if st.ID == 0 {
 		return errors.New("restore: connection without an ID")
+	}
+	if nc.RemoteAddr() == nil || nc.LocalAddr() == nil {
+		return fmt.Errorf("restore client %d: the connection has no peer any more", st.ID)
 	}
 	c, err := newConn(s, nc)
 	if err != nil {
@@ -221,3 +242,6 @@ func (s *Server) CloseLost(nc net.Conn) {
 		s.reject(nc, expand(s.settings.Load().ShutdownNote, 0, ""))
 	}()
 }
+
+// Stopped reports whether Shutdown or HandOver has begun.
+func (s *Server) Stopped() bool { return s.closing.Load() }

@@ -57,9 +57,10 @@ type Server struct {
 
 	// Restart survival (handover.go): holder is set before serving and
 	// only read afterwards; handed collects what HandOver returns.
-	holder ConnHolder
-	holdLg rateLimitedLog
-	handed []handover.Conn
+	holder        ConnHolder
+	holdLg        rateLimitedLog
+	handed        []handover.Conn
+	handedSockets map[uint64]net.Conn
 }
 
 // New returns a server that registers its clients in reg.
