@@ -64,7 +64,10 @@ func (d *Daemon) Survival() SurvivalStats {
 	st := SurvivalStats{Enabled: s.holder != nil, Restarts: s.restarts.Load(),
 		TakenBack: s.takenBack.Load(), Lost: s.lost.Load()}
 	if s.holder != nil {
-		st.Held = s.holder.Stats().Live
+		// Those still waiting for the next batch are not held yet: a
+		// crash now would lose them.
+		hs := s.holder.Stats()
+		st.Held = hs.Live - hs.Pending
 	}
 	s.mu.Lock()
 	st.Degraded = s.degraded

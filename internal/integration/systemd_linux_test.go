@@ -132,6 +132,11 @@ func TestSystemdService(t *testing.T) {
 	for i := 1; i <= 5; i++ {
 		c := svc.connect()
 		maxID := slicesMax(svc.clientIDs("chatctl", "list", "-o", "json"))
+		// A crash loses what was accepted within the last batch
+		// interval (≤ 50 ms), before it was held: wait until it is.
+		if !poll(ctx, 10*time.Second, func() bool { return svc.status().Survival.Held == 1 }) {
+			t.Fatalf("kill %d: the client is not held in the store: %+v", i, svc.status())
+		}
 		old := svc.show("MainPID")["MainPID"]
 		t0 := time.Now()
 		sb.must(ctx, 10*time.Second, "kill", "-9", old)
@@ -327,6 +332,9 @@ func (s *chatdService) show(props ...string) map[string]string {
 type status struct {
 	MaxClients       int `json:"max_clients"`
 	ClientsConnected int `json:"clients_connected"`
+	Survival         struct {
+		Held int `json:"held"`
+	} `json:"restart_survival"`
 }
 
 func (s *chatdService) status() status {
