@@ -223,7 +223,10 @@ func (d *Daemon) takeBack() {
 	}
 	d.ids.Above(highest)
 
-	planned := st != nil
+	// A hand-over that came but cannot be read is a planned restart
+	// whose records are all lost: those clients are closed with a
+	// notice rather than answered without their protocol state.
+	planned := st != nil || s.inh.stateErr != nil
 	var back, lost, ended int
 	for _, h := range held {
 		if h.Conn.RemoteAddr() == nil {
@@ -279,8 +282,10 @@ func (d *Daemon) takeBack() {
 	s.takenBack.Add(uint64(back))
 	s.lost.Add(uint64(lost))
 	kind := "crash"
-	if planned {
+	if st != nil {
 		kind = "planned restart (from " + st.Version + ")"
+	} else if planned {
+		kind = "planned restart (unreadable hand-over)"
 	}
 	d.log.Info("clients taken back from the previous process", "after", kind, "clients", back, "closed", lost,
 		"already_ended", ended, "highest_id", highest)

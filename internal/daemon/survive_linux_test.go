@@ -9,12 +9,14 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/fdstore"
 	"github.com/chatd/chatd/internal/fdstore/fdstoretest"
+	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/registry"
 )
@@ -243,5 +245,86 @@ func TestRestartOntoBrokenConfigKeepsServing(t *testing.T) {
 	}
 	if a := next.adminCounters().Survival; a.Degraded == "" {
 		t.Fatal("the admin API does not see the broken config")
+	}
+}
+
+// A damaged hand-over costs only the clients whose records it damaged:
+// they get the shutdown notice and are closed; the rest are served on.
+func TestDamagedHandOverClosesOnlyItsClients(t *testing.T) {
+	store := fdstoretest.New(t)
+	t.Setenv("NOTIFY_SOCKET", store.Path())
+	dir := shortTempDir(t)
+	old := newTestDaemon(t, dir, "127.0.0.1:0", filepath.Join(dir, "a.sock"))
+	old.surv.inh = newInheritance(fdstore.NewFiles(nil))
+	if err := old.Start(); err != nil {
+		t.Fatal(err)
+	}
+	addr := old.Addr().String()
+	byID := map[uint64]net.Conn{}
+	for i := range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		chat(t, c, "hi\n", "HI\n")
+		byID[uint64(i+1)] = c
+	}
+	waitUntil(t, "both held", func() bool { return old.Survival().Held == 2 })
+	old.RequestRestart()
+	old.Stop()
+	store.WaitFor(5*time.Second, func([]fdstoretest.Entry) bool { return slices.Contains(store.Names(), fdstore.StateName) })
+
+	var files []*os.File
+	var st *handover.State
+	for _, f := range store.Dup(t, "") {
+		if f.Name() != fdstore.StateName {
+			files = append(files, f)
+			continue
+		}
+		var err error
+		if st, _, err = handover.ReadFile(f); err != nil || len(st.Conns) != 2 {
+			t.Fatalf("hand-over: %+v, %v", st, err)
+		}
+	}
+	// Flip one byte inside the second connection's record.
+	first := *st
+	first.Conns = st.Conns[:1]
+	head, _ := handover.Encode(&first)
+	data, _ := handover.Encode(st)
+	data[len(head)+20] ^= 0x40
+	damaged := st.Conns[1].ID
+	f, err := os.CreateTemp(dir, "state")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Write(data)
+	// Under the name the store gives it; a duplicate, so that f's own
+	// descriptor is closed once, by f.
+	dup, err := syscall.Dup(int(f.Fd()))
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = append(files, os.NewFile(uintptr(dup), fdstore.StateName))
+
+	next := newTestDaemon(t, dir, addr, filepath.Join(dir, "b.sock"))
+	next.surv.inh = newInheritance(fdstore.NewFiles(files))
+	if err := next.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer next.Stop()
+	for id, c := range byID {
+		if id == damaged {
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			if b, err := io.ReadAll(c); err != nil || string(b) != "*** server shutting down\n" {
+				t.Errorf("client %d with the damaged record read %q, %v; want the notice and EOF", id, b, err)
+			}
+			continue
+		}
+		chat(t, c, "still\n", "STILL\n")
+	}
+	if s := next.Survival(); s.TakenBack != 1 || s.Lost != 1 {
+		t.Errorf("survival %+v, want 1 taken back and 1 lost", s)
 	}
 }
