@@ -36,7 +36,7 @@ Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.socketFlag, "socket", "", "chatd's admin socket (default: see above)")
 	pf.StringVar(&a.configFlag, "config", "", "chatd's config file, read for admin.socket (default: the files chatd reads)")
-	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a))
+	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a), newRestartCmd(a))
 	cliutil.AddVersion(root)
 	root.AddCommand(clidocs.Command("8"))
 	return root

@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
@@ -56,5 +57,27 @@ func TestSIGUSR2RestartsInPlaceKeepingClients(t *testing.T) {
 	}
 	if n := strings.Count(c.Logs(), `"msg":"chatd started"`); n != 2 {
 		t.Errorf("chatd started %d times, want 2 (one per image)", n)
+	}
+}
+
+// chatctl restart does the same over the admin API.
+func TestChatctlRestartRestartsInPlace(t *testing.T) {
+	c := testbin.StartChatd(t, testbin.Options{})
+	cl := c.Dial()
+	defer cl.Close()
+	r := bufio.NewReader(cl)
+	cl.SetDeadline(time.Now().Add(10 * time.Second))
+	cl.Write([]byte("one\n"))
+	if got, err := r.ReadString('\n'); err != nil || got != "ONE\n" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	out, err := exec.Command(testbin.Path(t, "chatctl"), "--socket", c.Socket, "restart").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "is restarting (re-exec); its 1 clients stay connected") {
+		t.Fatalf("chatctl restart: %v: %s", err, out)
+	}
+	c.WaitLog("clients taken back from the previous process", 20*time.Second)
+	cl.Write([]byte("two\n"))
+	if got, err := r.ReadString('\n'); err != nil || got != "TWO\n" {
+		t.Fatalf("after the restart got %q, %v\nlog:\n%s", got, err, c.Logs())
 	}
 }

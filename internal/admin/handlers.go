@@ -27,6 +27,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("DELETE "+adminapi.PathClients+"/{id}", s.kickClient)
 	mux.HandleFunc("GET "+adminapi.PathStatus, s.status)
 	mux.HandleFunc("POST "+adminapi.PathReload, s.reload)
+	mux.HandleFunc("POST "+adminapi.PathRestart, s.restart)
 	mux.Handle("GET "+adminapi.PathMetrics, s.metrics)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := r.URL.Path; p == "" || path.Clean(p) != p {

@@ -77,6 +77,8 @@ type Options struct {
 	// Reload re-reads the daemon's configuration (POST /v1/reload); nil
 	// answers 501.
 	Reload ReloadFunc
+	// Restart starts a planned restart (POST /v1/restart); nil answers 501.
+	Restart RestartFunc
 
 	Log *slog.Logger
 }

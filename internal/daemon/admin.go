@@ -31,6 +31,7 @@ func (d *Daemon) startAdmin() error {
 		Counters: d.adminCounters,
 		Info:     d.adminInfo,
 		Reload:   d.adminReload,
+		Restart:  d.adminRestart,
 		Log:      d.log.Logger,
 	})
 	if err != nil {

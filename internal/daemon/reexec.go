@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/fdstore"
 	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/version"
@@ -38,6 +39,9 @@ var ErrRestartUnderSystemd = errors.New("chatd runs under systemd: restart it wi
 func (d *Daemon) Restart() error {
 	if d.surv.holder != nil {
 		return ErrRestartUnderSystemd
+	}
+	if !d.Config().SurviveRestarts {
+		return errors.New("survive_restarts is off: restarting in place would disconnect the clients")
 	}
 	exe, err := os.Executable()
 	if err == nil {
@@ -119,3 +123,24 @@ func (d *Daemon) reexecedConns() []fdstore.Held {
 // Serving reports whether the chat server still serves (a failed restart
 // in place may have stopped it).
 func (d *Daemon) Serving() bool { return !d.srv.Stopped() }
+
+// adminRestart starts a planned restart for the admin API and returns at
+// once, through the same signal paths as systemctl restart (a SIGTERM the
+// stop path sees as a restart) or kill -USR2. The answer still goes out:
+// the hand-over first shuts the admin API down, which waits for the
+// requests in progress.
+func (d *Daemon) adminRestart() (adminapi.RestartResult, error) {
+	res := adminapi.RestartResult{PID: os.Getpid(), Clients: d.reg.Len()}
+	sig := syscall.SIGUSR2
+	res.How = "re-exec"
+	if d.surv.holder != nil {
+		d.RequestRestart()
+		sig, res.How = syscall.SIGTERM, "systemd"
+	} else if !d.Config().SurviveRestarts {
+		return res, errors.New("survive_restarts is off: restart with your service manager (the clients will be disconnected)")
+	}
+	if err := syscall.Kill(os.Getpid(), sig); err != nil {
+		return res, fmt.Errorf("restart: %w", err)
+	}
+	return res, nil
+}

@@ -313,12 +313,24 @@ func TestClientsSurviveCrashRestartAndUpgrade(t *testing.T) {
 		t.Logf("systemctl restart %d: back in %s", i, restartBack[len(restartBack)-1])
 		phase.Store(phaseSteady)
 	}
+	// chatctl restart: the same hand-over, asked for over the admin API.
+	old := svc.show("MainPID")["MainPID"]
+	phase.Store(phasePlanned)
+	t0 := time.Now()
+	if out := sb.must(ctx, 30*time.Second, "chatctl", "restart"); !strings.Contains(out, "(systemd)") {
+		t.Errorf("chatctl restart said %q", out)
+	}
+	restartBack = append(restartBack, svc.waitBack(old, t0).Round(time.Millisecond).String())
+	settle()
+	t.Logf("chatctl restart: back in %s", restartBack[len(restartBack)-1])
+	phase.Store(phaseSteady)
+
 	// An upgrade to a rebuilt binary with another version string.
 	// install.sh stamps `git describe`; a longer hash abbreviation
 	// changes it without writing to the repository (a commit would
 	// escape the overlay when the checkout is a git worktree, whose
 	// objects live outside it).
-	old := svc.show("MainPID")["MainPID"]
+	old = svc.show("MainPID")["MainPID"]
 	phase.Store(phasePlanned)
 	out = sb.must(ctx, 6*time.Minute, "env", "GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_1=core.abbrev", "GIT_CONFIG_VALUE_1=20", install)
 	svc.waitBack(old, time.Now())
@@ -354,7 +366,7 @@ func TestClientsSurviveCrashRestartAndUpgrade(t *testing.T) {
 		t.Errorf("between restarts %d messages and %d probes were lost", ta.lost[phaseSteady], ta.probeLost[phaseSteady])
 	}
 	t.Logf("%d clients, %d exchanges, %d probes (%d refused); kill -9 ×5 → back in %s, lost %d messages and %d probes; "+
-		"systemctl restart ×3 → back in %s; upgrade: lost %d messages, %d probes across planned restarts",
+		"systemctl restart ×3 and chatctl restart → back in %s; upgrade: lost %d messages, %d probes across planned restarts",
 		n, ta.exchanges.Load(), ta.probes.Load(), len(ta.probeRefused), strings.Join(crashBack, ", "),
 		ta.lost[phaseCrash], ta.probeLost[phaseCrash], strings.Join(restartBack, ", "), ta.lost[phasePlanned], ta.probeLost[phasePlanned])
 	ta.mu.Unlock()
