@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -110,6 +111,12 @@ func (d *Daemon) setUpSurvival() {
 	}
 	s.store, s.holder = store, holder
 	d.srv.SetHolder(holder)
+	if os.Geteuid() != 0 {
+		// Each held client now costs two descriptors (see limits.go).
+		socketsHeldTwice.Store(true)
+		warnIfMaxClientsLowered(d.log.Logger, d.cfg.MaxClients)
+		d.srv.SetSettings(settingsOf(d.cfg))
+	}
 }
 
 // listen returns the chat listener: the one the previous process left in
