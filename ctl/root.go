@@ -45,7 +45,7 @@ Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 	pf.StringVar(&a.socketFlag, "socket", "", "chatd's admin socket (default: see above)")
 	pf.StringVar(&a.configFlag, "config", "", "chatd's config file, read for admin.socket (default: the files chatd reads)")
 	pf.StringSliceVar(&a.hostFlags, "host", nil, "ssh://[user@]host[:port] of a chatd to talk to over SSH; repeatable (default: $"+envHost+", else this host's chatd)")
-	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a), newDialStdioCmd(a))
+	root.AddCommand(newListCmd(a), newKickCmd(a), newStatusCmd(a), newReloadCmd(a), newDialStdioCmd(a), newRestartCmd(a))
 	cliutil.AddVersion(root)
 	root.AddCommand(clidocs.Command("8"))
 	return root

@@ -130,6 +130,7 @@ func printStatus(w io.Writer, st adminapi.Status) error {
 		{"bytes out", fmt.Sprintf("%s (%d)", humanBytes(st.BytesOut), st.BytesOut)},
 		{"client IDs", clientIDsLine(st.ClientIDs)},
 	}
+	lines = append(lines, survivalLines(st.Survival)...)
 	var b strings.Builder
 	for _, l := range lines {
 		fmt.Fprintf(&b, statusFormat, l[0]+":", cliutil.Printable(l[1]))

@@ -26,6 +26,9 @@ func newRunCmd() *cobra.Command {
 		Short: "Run the chat server in the foreground",
 		Long: `Run the chat server in the foreground until SIGINT or SIGTERM, which
 drain it: no new clients, every client gets the shutdown notice, exit 0.
+SIGUSR2 restarts in place (same PID, after an upgrade the new binary):
+connected clients stay connected and lose nothing; under systemd use
+systemctl restart instead, which does the same.
 SIGHUP reloads the configuration from the same file, environment and flags:
 log.level, max_clients, the timeouts, the greeting and the notices change
 at once without touching connected clients; listen, admin.* and state_dir
@@ -34,7 +37,10 @@ A signal that arrives while chatd is still starting is acted on once it
 serves. The installed service (chatd service install) runs this same command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(cmd.Flags())
+			// What a previous process handed over comes first: a restart
+			// onto a broken config goes on with the last good one.
+			inherited := daemon.Inherit()
+			cfg, broken, err := inherited.ConfigOrLastGood(func() (*config.Config, error) { return config.Load(cmd.Flags()) })
 			if err != nil {
 				return err
 			}
@@ -50,12 +56,19 @@ serves. The installed service (chatd service install) runs this same command.`,
 				return cliutil.WithCode(2, err)
 			}
 			d := daemon.New(cfg, log)
+			d.Inherit(inherited, broken)
 			d.SetConfigSource(func() (*config.Config, error) { return config.Load(cmd.Flags()) })
 			err = service.Run(service.Program{
 				Start:  d.Start,
 				Stop:   d.Stop,                // writes out the log within the grace
 				Reload: func() { d.Reload() }, // Reload logs its own outcome
-				Log:    log.Logger,
+				// A successful restart in place never returns.
+				Restart: func() bool {
+					err := d.Restart()
+					log.Error("cannot restart in place", "err", err.Error())
+					return d.Serving()
+				},
+				Log: log.Logger,
 				// Signals from the first instant, so that one sent
 				// before chatd was ready is acted on once it is.
 				Signals: signals.Caught(),

@@ -37,6 +37,7 @@ below 1024 gives the service CAP_NET_BIND_SERVICE and nothing else.`,
 				return err
 			}
 			o.BindLowPort = lowPort(append(cfg.Listen, cfg.TLS.Listen...)...)
+			o.MaxClients, o.NoSurvival = cfg.MaxClients, !cfg.SurviveRestarts
 			if err := o.ResolveAccount(); err != nil {
 				return err
 			}

@@ -99,8 +99,10 @@ func (s *Server) waitGone(ctx context.Context, id uint64) bool {
 func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	info := s.opts.Info()
 	now := time.Now()
-	in, out := s.byteTotals(s.opts.Counters())
+	counters := s.opts.Counters()
+	in, out := s.byteTotals(counters)
 	uptime := now.Sub(info.StartedAt)
+	survival := counters.Survival
 	writeJSON(w, http.StatusOK, adminapi.Status{
 		Version:          info.Version,
 		PID:              info.PID,
@@ -116,6 +118,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		BytesIn:          in,
 		BytesOut:         out,
 		ClientIDs:        s.clientIDs(),
+		Survival:         survival,
 	})
 }
 

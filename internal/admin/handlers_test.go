@@ -65,7 +65,8 @@ func newFixture(t *testing.T, group string) *fixture {
 		started: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC),
 		ids:     idstate.State{File: "/var/lib/chatd/client-ids", Saved: true}}
 	f.counters = Counters{AcceptErrors: 2, Rejected: 3, SourceFull: 5, ClosedBytesIn: 1000, ClosedBytesOut: 2000,
-		Disconnects: map[string]uint64{"eof": 4, "kicked": 1}}
+		Disconnects: map[string]uint64{"eof": 4, "kicked": 1},
+		Survival:    adminapi.Survival{Enabled: true, Held: 1, Restarts: 2, TakenBack: 3, Lost: 4}}
 	srv, err := newServer(Options{
 		Socket:   "/run/test/admin.sock",
 		Mode:     0o660,
@@ -349,7 +350,8 @@ func TestStatus(t *testing.T) {
 		AdminSocket: "/run/test/admin.sock", ConfigFile: "/etc/chatd/chatd.yaml",
 		ClientsConnected: 1, ClientsTotal: 2, MaxClients: 100,
 		BytesIn: 1000 + 1, BytesOut: 2000 + 2,
-		ClientIDs: adminapi.ClientIDs{StateFile: "/var/lib/chatd/client-ids", Saved: true}}
+		ClientIDs: adminapi.ClientIDs{StateFile: "/var/lib/chatd/client-ids", Saved: true},
+		Survival:  f.counters.Survival}
 	got := st
 	got.Uptime, got.UptimeSeconds = "", 0
 	if got != want {

@@ -50,6 +50,16 @@ var (
 		"Log lines lost because the log output (stderr) was too slow or failed.", nil, nil)
 	descIDsSaved = prometheus.NewDesc("chatd_client_ids_saved",
 		"1 while client IDs are saved in state_dir; 0 while they cannot be, and come from a clock-derived floor instead.", nil, nil)
+	descHeld = prometheus.NewDesc("chatd_connections_held",
+		"Connections the service manager's descriptor store keeps for a next process.", nil, nil)
+	descRestarts = prometheus.NewDesc("chatd_restarts_survived_total",
+		"Restarts (crashes included) whose clients this process took over.", nil, nil)
+	descTakenBack = prometheus.NewDesc("chatd_connections_taken_back_total",
+		"Connections taken over from the previous process at start.", nil, nil)
+	descLostAtRestart = prometheus.NewDesc("chatd_connections_lost_at_restart_total",
+		"Handed-over connections that could not be served again and were closed with a notice.", nil, nil)
+	descDegraded = prometheus.NewDesc("chatd_config_degraded",
+		"1 while chatd serves on the last good config because the one it was restarted with is broken.", nil, nil)
 	descBuildInfo = prometheus.NewDesc("chatd_build_info",
 		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
 )
@@ -61,7 +71,8 @@ type collector struct{ s *Server }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected, descSourceFull,
-		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descIDsSaved, descBuildInfo} {
+		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descIDsSaved, descBuildInfo,
+		descHeld, descRestarts, descTakenBack, descLostAtRestart, descDegraded} {
 		ch <- d
 	}
 }
@@ -98,6 +109,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descIDsSaved, saved)
 	}
 	gauge(descBuildInfo, 1, info.Version)
+	sv := counters.Survival
+	gauge(descHeld, float64(sv.Held))
+	counter(descRestarts, sv.Restarts)
+	counter(descTakenBack, sv.TakenBack)
+	counter(descLostAtRestart, sv.Lost)
+	degraded := 0.0
+	if sv.Degraded != "" {
+		degraded = 1
+	}
+	gauge(descDegraded, degraded)
 }
 
 // monotonicBytes turns "bytes of closed connections + bytes of live ones"

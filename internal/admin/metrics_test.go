@@ -67,6 +67,11 @@ func TestMetricsReadTheCountersAtScrapeTime(t *testing.T) {
 		{"chatd_max_clients", nil, 100},
 		{"chatd_start_time_seconds", nil, float64(f.started.Unix())},
 		{"chatd_build_info", []string{"version", "1.2.3"}, 1},
+		{"chatd_connections_held", nil, 1},
+		{"chatd_restarts_survived_total", nil, 2},
+		{"chatd_connections_taken_back_total", nil, 3},
+		{"chatd_connections_lost_at_restart_total", nil, 4},
+		{"chatd_config_degraded", nil, 0},
 	} {
 		if got := value(c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

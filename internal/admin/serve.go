@@ -26,6 +26,7 @@ func (s *Server) routes() []route {
 		{"POST", adminapi.PathKick, s.kickMany},
 		{"GET", adminapi.PathStatus, s.status},
 		{"POST", adminapi.PathReload, s.reload},
+		{"POST", adminapi.PathRestart, s.restart},
 		{"GET", adminapi.PathMetrics, s.metrics.ServeHTTP},
 	}
 }

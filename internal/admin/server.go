@@ -16,6 +16,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/idstate"
 	"github.com/chatd/chatd/internal/registry"
 )
@@ -55,6 +56,7 @@ type Counters struct {
 	ClosedBytesOut uint64
 	Disconnects    map[string]uint64 // by reason, every reason present
 	LogDropped     uint64            // log lines lost to a slow or broken log output
+	Survival       adminapi.Survival // restart survival
 }
 
 // Info describes the running daemon for the status endpoint and metrics.
@@ -82,6 +84,8 @@ type Options struct {
 	// Reload re-reads the daemon's configuration (POST /v1/reload); nil
 	// answers 501.
 	Reload ReloadFunc
+	// Restart starts a planned restart (POST /v1/restart); nil answers 501.
+	Restart RestartFunc
 
 	Log *slog.Logger
 }

@@ -35,6 +35,18 @@ type Spec struct {
 	TLS *TLSSpec
 	// Log gets the listeners' failed handshakes (summarised).
 	Log *slog.Logger
+	// Inherited, if not nil, is asked first for the index-th address of
+	// each kind: a listening socket the process before a restart left
+	// (nil: open a new one).
+	Inherited func(kind Kind, index int, addr string) net.Listener
+}
+
+// inherited is spec.Inherited for one kind of listener.
+func (spec Spec) inherited(kind Kind) func(int, string) net.Listener {
+	if spec.Inherited == nil {
+		return nil
+	}
+	return func(i int, addr string) net.Listener { return spec.Inherited(kind, i, addr) }
 }
 
 // TLSSpec is the `tls` section.
@@ -89,12 +101,12 @@ func Open(ctx context.Context, spec Spec) (*Set, error) {
 	var plainSockets, tlsSockets []net.Listener
 	var err error
 	if len(spec.Listen) > 0 {
-		if plainSockets, err = listen.Open(ctx, spec.Listen); err != nil {
+		if plainSockets, err = listen.OpenWith(ctx, spec.Listen, spec.inherited(Plain)); err != nil {
 			return nil, err
 		}
 	}
 	if spec.TLS != nil {
-		if tlsSockets, err = listen.Open(ctx, spec.TLS.Listen); err != nil {
+		if tlsSockets, err = listen.OpenWith(ctx, spec.TLS.Listen, spec.inherited(TLS)); err != nil {
 			closeAll(plainSockets)
 			return nil, fmt.Errorf("tls: %w", err)
 		}

@@ -27,9 +27,12 @@ type Config struct {
 	ShutdownGrace       time.Duration `mapstructure:"shutdown_grace" yaml:"shutdown_grace"`
 	Greeting            string        `mapstructure:"greeting" yaml:"greeting"`
 	Notices             Notices       `mapstructure:"notices" yaml:"notices"`
-	StateDir            string        `mapstructure:"state_dir" yaml:"state_dir"`
-	Admin               Admin         `mapstructure:"admin" yaml:"admin"`
-	Log                 Log           `mapstructure:"log" yaml:"log"`
+	// SurviveRestarts keeps clients connected across a crash or a
+	// restart of chatd (under systemd, or by re-exec in the foreground).
+	SurviveRestarts bool   `mapstructure:"survive_restarts" yaml:"survive_restarts"`
+	StateDir        string `mapstructure:"state_dir" yaml:"state_dir"`
+	Admin           Admin  `mapstructure:"admin" yaml:"admin"`
+	Log             Log    `mapstructure:"log" yaml:"log"`
 
 	// File is the config file that was read, or "" when none was.
 	File string `mapstructure:"-" yaml:"-"`
@@ -114,7 +117,8 @@ func Defaults() Config {
 			ServerFull: "*** server full, try again later",
 			SourceFull: "*** too many connections from your address, try again later",
 		},
-		StateDir: paths.StateDir(),
+		SurviveRestarts: true,
+		StateDir:        paths.StateDir(),
 		Admin: Admin{
 			Socket: paths.AdminSocket(),
 			Mode:   "0660",

@@ -44,6 +44,7 @@ var keys = []key{
 	{"notices.idle", "", "", live, nil},
 	{"notices.server_full", "", "", live, nil},
 	{"notices.source_full", "", "", live, nil},
+	{"survive_restarts", "", "", restart, nil},
 	{"state_dir", "state-dir", "directory for persistent state", restart, usableDir},
 	{"admin.socket", "admin-socket", "admin API Unix socket path", restart, socketPath},
 	{"admin.mode", "", "", restart, nil}, // checked while decoding: see decodeMode

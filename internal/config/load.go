@@ -36,6 +36,11 @@ func Load(fs *pflag.FlagSet) (*Config, error) {
 			v.Set(k.name, fs.Lookup(k.flag).Value.String())
 		}
 	}
+	return decodeChecked(v, src, file, skipped)
+}
+
+// decodeChecked decodes and checks what v has read, as Load does.
+func decodeChecked(v *viper.Viper, src sources, file string, skipped []string) (*Config, error) {
 	if err := checkKeys(v, src); err != nil {
 		return nil, err
 	}

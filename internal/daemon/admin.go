@@ -32,6 +32,7 @@ func (d *Daemon) startAdmin() error {
 		Info:     d.adminInfo,
 		IDs:      d.ids.State,
 		Reload:   d.adminReload,
+		Restart:  d.adminRestart,
 		Log:      d.log.Logger,
 	})
 	if err != nil {
@@ -105,6 +106,7 @@ func (d *Daemon) adminCounters() admin.Counters {
 		ClosedBytesOut: out,
 		Disconnects:    make(map[string]uint64, len(server.Reasons)),
 		LogDropped:     d.log.Dropped(),
+		Survival:       d.survivalForAdmin(),
 	}
 	for _, r := range server.Reasons {
 		c.Disconnects[string(r)] = st.Disconnects(r)

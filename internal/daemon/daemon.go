@@ -39,6 +39,7 @@ type Daemon struct {
 	adminDirs []string
 
 	reload reloadState
+	surv   survival // survive.go
 }
 
 // New prepares a daemon; nothing listens until Start.
@@ -83,7 +84,8 @@ func (d *Daemon) Start() error {
 	if err := d.ids.Err(); err != nil {
 		return err
 	}
-	set, err := openListeners(context.Background(), d.cfg, d.log)
+	d.setUpSurvival()
+	set, err := d.openListeners(context.Background())
 	if err != nil {
 		return err
 	}
@@ -101,6 +103,7 @@ func (d *Daemon) Start() error {
 		d.mu.Unlock()
 		return err
 	}
+	d.takeBack()
 	d.serveListeners(set)
 	d.log.Info("chatd started", "listen", ln.Addr().String(), "listeners", listenerNames(set),
 		"max_clients", d.srv.Settings().MaxClients, "pid", os.Getpid(), "config", configName(d.cfg.File))
@@ -148,6 +151,9 @@ func (d *Daemon) StartedAt() time.Time {
 // Stop drains the daemon: no new clients, every client gets the shutdown
 // notice and is closed, within the configured shutdown_grace.
 func (d *Daemon) Stop() error {
+	if d.restartPlanned() {
+		return d.handOver()
+	}
 	grace := d.Config().ShutdownGrace
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
@@ -160,6 +166,7 @@ func (d *Daemon) Stop() error {
 	if err != nil {
 		d.log.Warn("shutdown grace ran out; remaining connections were closed", "grace", grace.String())
 	}
+	d.discardHeld()
 	d.ids.Close()
 	d.log.Info("chatd stopped")
 	d.flushLog(ctx)

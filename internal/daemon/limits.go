@@ -2,9 +2,17 @@ package daemon
 
 import (
 	"log/slog"
+	"os"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 )
+
+// socketsHeldTwice is set while the connections are also held in the
+// descriptor store's holder: for a user other than root the kernel counts
+// each duplicate in flight there against RLIMIT_NOFILE too, so every
+// client costs two descriptors.
+var socketsHeldTwice atomic.Bool
 
 // fdReserve is how many file descriptors chatd keeps for itself beyond one
 // per client: the listener, the admin socket and its connections, log
@@ -23,7 +31,11 @@ func clientsThatFit() int {
 	if rl.Cur > 1<<30 {
 		return 1 << 30
 	}
-	return max(1, int(rl.Cur)-fdReserve)
+	fit := max(1, int(rl.Cur)-fdReserve)
+	if socketsHeldTwice.Load() && os.Geteuid() != 0 {
+		fit = max(1, fit/2)
+	}
+	return fit
 }
 
 // fitMaxClients lowers a configured max_clients that the open-file limit

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 
 	"github.com/chatd/chatd/internal/chatlisten"
@@ -16,15 +17,27 @@ import (
 // plain TCP on each `listen` address, TLS on each `tls.listen` address, the
 // PROXY protocol in front of both when it is on. All or nothing: on an
 // error nothing is left listening.
-func openListeners(ctx context.Context, cfg *config.Config, log *logging.Logger) (*chatlisten.Set, error) {
-	spec, err := listenSpec(cfg, log)
+// The sockets the process before a restart left in the service manager's
+// store are taken back instead of opened anew (see survive.go).
+func (d *Daemon) openListeners(ctx context.Context) (*chatlisten.Set, error) {
+	cfg := d.cfg
+	spec, err := listenSpec(cfg, d.log)
 	if err != nil {
 		return nil, err
+	}
+	inherited := map[net.Listener]bool{}
+	spec.Inherited = func(kind chatlisten.Kind, i int, addr string) net.Listener {
+		ln := d.inheritedListener(kind, i, addr)
+		if ln != nil {
+			inherited[ln] = true
+		}
+		return ln
 	}
 	set, err := chatlisten.Open(ctx, spec)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", strings.Join(append(cfg.Listen, cfg.TLS.Listen...), ","), neterr.Cause(err))
 	}
+	d.storeListeners(set, inherited)
 	return set, nil
 }
 

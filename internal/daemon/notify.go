@@ -20,6 +20,9 @@ func (d *Daemon) notifyReady() {
 // servingStatus is the STATUS= line while chatd serves.
 func (d *Daemon) servingStatus() string {
 	if a := d.Addr(); a != nil {
+		if deg := d.Survival().Degraded; deg != "" {
+			return "serving on " + a.String() + " on the LAST GOOD CONFIG; the config is broken: " + deg
+		}
 		return "serving on " + a.String()
 	}
 	return "not listening"

@@ -302,3 +302,28 @@ func (s *Source) load(dir string) (first uint64, writable bool) {
 func clockFloor() uint64 {
 	return max(1, uint64(time.Now().UnixMicro()))
 }
+
+// Above makes every ID handed out from now on greater than id: the IDs
+// of clients taken over from an earlier process, which may have run on a
+// state file this one could not read.
+func (s *Source) Above(id uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.next > id {
+		return
+	}
+	s.next = id + 1
+	// Saved mode: reserve past it on disk now; Next waits for the save
+	// only if it is still running when the IDs run out.
+	if !s.unsaved && s.next >= s.limit && !s.saving {
+		s.startSave(s.next + s.block)
+	}
+}
+
+// Highest is the highest ID handed out so far (0 for none): what the next
+// process must stay above.
+func (s *Source) Highest() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next - 1
+}

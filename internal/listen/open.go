@@ -13,6 +13,13 @@ import (
 // following the package's wildcard rule, and returns the listeners in the
 // order given. On any error the listeners already opened are closed.
 func Open(ctx context.Context, addrs []string) ([]net.Listener, error) {
+	return OpenWith(ctx, addrs, nil)
+}
+
+// OpenWith is Open, but asks inherited first for each address (its index in
+// addrs, and the address): a socket it returns, left by the process before
+// a restart, is used as it is instead of a new one. It may be nil.
+func OpenWith(ctx context.Context, addrs []string, inherited func(index int, addr string) net.Listener) ([]net.Listener, error) {
 	if len(addrs) == 0 {
 		return nil, errors.New("listen: no address given")
 	}
@@ -30,7 +37,7 @@ func Open(ctx context.Context, addrs []string) ([]net.Listener, error) {
 		}
 		return nil, err
 	}
-	for _, addr := range addrs {
+	for i, addr := range addrs {
 		network, err := Network(addr)
 		if err != nil {
 			return fail(err)
@@ -39,6 +46,12 @@ func Open(ctx context.Context, addrs []string) ([]net.Listener, error) {
 			return fail(fmt.Errorf("listen %s: given twice", addr))
 		}
 		seen[addr] = true
+		if inherited != nil {
+			if ln := inherited(i, addr); ln != nil {
+				lns = append(lns, ln)
+				continue
+			}
+		}
 		ln, err := lc.Listen(ctx, network, addr)
 		if err != nil {
 			return fail(fmt.Errorf("listen %s: %w", addr, err))

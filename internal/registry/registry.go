@@ -382,3 +382,27 @@ func (r *Registry) Each(f func(*Client)) {
 // Kicker returns the connection behind the client, for the server's own
 // use (shutdown).
 func (c *Client) Kicker() Kicker { return c.conn }
+
+// Restore sets the counters of a client taken over from an earlier chatd
+// process, before it is registered with AddRestored.
+func (c *Client) Restore(in, out uint64, lastActive time.Time) {
+	c.bytesIn.Store(in)
+	c.bytesOut.Store(out)
+	if !lastActive.IsZero() {
+		c.lastActive.Store(lastActive.UnixNano())
+	}
+}
+
+// AddRestored registers a client that keeps the ID an earlier chatd
+// process gave it (c.ID is set). It reports false, registering nothing,
+// if that ID is taken.
+func (r *Registry) AddRestored(c *Client) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, taken := r.clients[c.ID]; taken || c.ID == 0 {
+		return false
+	}
+	r.clients[c.ID] = c
+	r.total.Add(1)
+	return true
+}

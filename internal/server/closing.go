@@ -51,6 +51,13 @@ func (c *conn) writeFailure(err error) (Reason, error) {
 func (c *conn) end(reason Reason, err error) {
 	s := c.srv
 	defer s.forgetConn(c)
+	if reason == ReasonHandover {
+		c.handOff()
+		return
+	}
+	if s.holder != nil {
+		s.holder.Forget(c.client.ID)
+	}
 	c.finish(reason)
 	// A stop requested from now on (by Shutdown, which sees the conn until
 	// it is closed) must not cut short the wait for the client's FIN.
@@ -109,7 +116,7 @@ func (c *conn) finish(reason Reason) {
 			return
 		}
 	}
-	c.nc.Close()
+	c.srv.closeSocket(c.nc, &c.io)
 }
 
 // serverEnded reports whether the server ends connections for reason of
@@ -160,7 +167,7 @@ func (s *Server) closeGracefully(nc net.Conn) {
 // keep their sockets open can cost itself its last answers, but cannot
 // hold descriptors and goroutines without limit.
 func (s *Server) lingerThenClose(nc net.Conn, r *rawIO) {
-	defer nc.Close()
+	defer s.closeSocket(nc, r)
 	limit := max(int64(s.settings.Load().MaxClients), s.minLingering)
 	if s.lingering.Add(1) > limit {
 		s.lingering.Add(-1)

@@ -101,6 +101,7 @@ func (c *conn) start() {
 	if !s.trackConn(c) {
 		c.requestStop(ReasonShutdown, "")
 	}
+	s.hold(c)
 	if st := s.settings.Load(); st.Greeting != "" {
 		c.more().greeting = []byte(expand(st.Greeting, id, "") + "\n")
 	}

@@ -36,9 +36,11 @@ type Stats struct {
 	// LingerSkipped counts connections closed without waiting for their
 	// client's FIN because too many were waiting already.
 	LingerSkipped atomic.Uint64
-	closedIn      atomic.Uint64
-	closedOut     atomic.Uint64
-	disconnects   [len(Reasons)]atomic.Uint64
+	// Restored counts connections taken over from an earlier process.
+	Restored    atomic.Uint64
+	closedIn    atomic.Uint64
+	closedOut   atomic.Uint64
+	disconnects [len(Reasons)]atomic.Uint64
 }
 
 var reasonIndex = map[Reason]int{}

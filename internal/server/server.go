@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/registry"
 	"github.com/chatd/chatd/internal/sourcelimit"
 )
@@ -62,6 +63,12 @@ type Server struct {
 
 	sources        *sourcelimit.Limiter // clients per source (max_clients_per_source)
 	sourceRejectLg rejectionLog
+	// Restart survival (handover.go): holder is set before serving and
+	// only read afterwards; handed collects what HandOver returns.
+	holder        ConnHolder
+	holdLg        rateLimitedLog
+	handed        []handover.Conn
+	handedSockets map[uint64]net.Conn
 }
 
 // New returns a server that registers its clients in reg.
@@ -72,6 +79,7 @@ func New(reg *registry.Registry, log *slog.Logger, s Settings) *Server {
 	srv.acceptLg = rateLimitedLog{logger: log, every: time.Second}
 	srv.rejectLg = rejectionLog{logger: log, every: rejectionLogInterval, reason: ReasonServerFull}
 	srv.sourceRejectLg = rejectionLog{logger: log, every: rejectionLogInterval, reason: ReasonSourceFull}
+	srv.holdLg = rateLimitedLog{logger: log, every: time.Second}
 	return srv
 }
 
@@ -254,7 +262,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Lock()
 	for c := range s.conns {
-		c.nc.Close()
+		s.closeSocket(c.nc, &c.io)
 	}
 	s.mu.Unlock()
 	<-done

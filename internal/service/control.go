@@ -96,6 +96,9 @@ func (m *Manager) Install(replace bool) error {
 		if !replace {
 			return fmt.Errorf("the %s service is already installed (%s); use --replace to rewrite it", Name, m.platform.ServiceFile())
 		}
+		if m.platform.Name == "linux-systemd" {
+			return m.rewriteUnit()
+		}
 		if err := m.svc.Uninstall(); err != nil {
 			return fmt.Errorf("replace the %s service definition: %w", Name, err)
 		}
@@ -187,4 +190,30 @@ func (m *Manager) logFile() string {
 		dir = DefaultLogDir
 	}
 	return dir + "/" + Name + ".err.log"
+}
+
+// rewriteUnit replaces an installed systemd unit in place (an upgrade).
+// Uninstalling first would leave systemd a moment with no unit file: a
+// daemon-reload then sees no FileDescriptorStoreMax= and the running
+// chatd's descriptor store, its clients' connections with it, is lost.
+func (m *Manager) rewriteUnit() error {
+	unit, err := SystemdUnitFile(m.opts)
+	if err != nil {
+		return err
+	}
+	path := m.platform.ServiceFile()
+	tmp := path + ".new"
+	if err := os.WriteFile(tmp, []byte(unit), 0o644); err != nil {
+		return fmt.Errorf("replace the %s service definition: %w", Name, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("replace the %s service definition: %w", Name, err)
+	}
+	for _, args := range [][]string{{"daemon-reload"}, {"enable", Name + ".service"}} {
+		if out, err := exec.Command("systemctl", args...).CombinedOutput(); err != nil {
+			return fmt.Errorf("systemctl %s: %w: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+		}
+	}
+	return nil
 }

@@ -29,6 +29,41 @@ type Options struct {
 	// LogDir is where launchd writes the service's stdout and stderr
 	// (chatd.out.log, chatd.err.log). Unused with systemd (the journal).
 	LogDir string
+	// MaxClients sizes the descriptor limits (0: chatd's default); see
+	// storeLimits.
+	MaxClients int
+	// NoSurvival leaves the descriptor store out of the unit: clients do
+	// not survive a restart (config survive_restarts: false).
+	NoSurvival bool
+}
+
+// defaultMaxClients is the config's default max_clients, for options that
+// do not say (the packaged unit).
+const defaultMaxClients = 10000
+
+// storeReserve is what the descriptor store and the open-file limit keep
+// beyond the clients: the listener, the hand-over state, the holder
+// shards (one per ~15,000 connections, twice during a rebuild) and the
+// descriptors chatd needs for itself.
+const storeReserve = 1024
+
+// storeLimits are FileDescriptorStoreMax= and LimitNOFILE for o. The
+// store keeps few entries (the connections travel inside one holder
+// socket), but the bound is set from max_clients so that it never is the
+// reason a client is not held. The open-file limit holds each client's
+// socket twice: its own descriptor and its duplicate in flight in the
+// holder, which the kernel charges to an unprivileged user's
+// RLIMIT_NOFILE.
+func (o Options) storeLimits() (storeMax, nofile int) {
+	n := o.MaxClients
+	if n <= 0 {
+		n = defaultMaxClients
+	}
+	nofile = max(65536, 2*n+storeReserve)
+	if o.NoSurvival {
+		return 0, max(65536, n+storeReserve)
+	}
+	return n + storeReserve, nofile
 }
 
 // DefaultUser is the account the installed service runs as: a dedicated
@@ -79,6 +114,7 @@ func (o Options) kardianosConfig() (*kservice.Config, error) {
 	if logDir == "" {
 		logDir = DefaultLogDir
 	}
+	_, nofile := o.storeLimits()
 	return &kservice.Config{
 		Name:        Name,
 		DisplayName: Name,
@@ -89,7 +125,7 @@ func (o Options) kardianosConfig() (*kservice.Config, error) {
 		Option: kservice.KeyValue{
 			"SystemdScript": systemdUnit(o),
 			"LaunchdConfig": launchdPlist,
-			"LimitNOFILE":   65536, // kardianos wants an int here
+			"LimitNOFILE":   nofile, // kardianos wants an int here
 			"Restart":       "always",
 			"RunAtLoad":     true,
 			"KeepAlive":     true,

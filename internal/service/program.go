@@ -18,6 +18,10 @@ type Program struct {
 	Stop func() error
 	// Reload re-reads the configuration (SIGHUP).
 	Reload func()
+	// Restart restarts in place, handing the clients over (SIGUSR2); it
+	// reports whether the process serves on (false: stop now). Nil
+	// ignores the signal.
+	Restart func() (serving bool)
 	// Log receives one line per signal.
 	Log *slog.Logger
 	// Signals delivers SIGHUP, SIGINT and SIGTERM; nil subscribes to them
@@ -43,7 +47,7 @@ func Run(p Program) error {
 	sigs := p.Signals
 	if sigs == nil {
 		own := make(chan os.Signal, 4)
-		signal.Notify(own, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+		signal.Notify(own, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGUSR2)
 		defer signal.Stop(own)
 		sigs = own
 	}
@@ -53,6 +57,13 @@ func Run(p Program) error {
 				p.Log.Info("signal received: reloading the configuration", "signal", sig.String())
 				p.Reload()
 				continue
+			}
+			if sig == syscall.SIGUSR2 {
+				p.Log.Info("signal received: restarting in place", "signal", sig.String())
+				if p.Restart == nil || p.Restart() {
+					continue
+				}
+				return
 			}
 			p.Log.Info("signal received", "signal", sig.String())
 			// A second SIGINT or SIGTERM during the drain ends chatd at

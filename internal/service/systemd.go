@@ -1,6 +1,9 @@
 package service
 
-import "strings"
+import (
+	"strconv"
+	"strings"
+)
 
 // systemdTemplate is chatd's unit, in kardianos' template syntax
 // ({{Key}}, no dot). kardianos fills in Description, Name, Path,
@@ -12,6 +15,11 @@ import "strings"
 // second later. The start limit (30 starts in 60 s) only stops a tight
 // crash loop; a few kills in a row never lock the service out. Exit
 // status 2 is a bad configuration, which restarting cannot fix.
+//
+// Restart survival: FileDescriptorStoreMax= lets chatd keep its listener
+// and its clients' connections in systemd's descriptor store, so that a
+// crash, a restart or an upgrade does not disconnect anyone (see package
+// fdstore); a stop flushes the store.
 //
 // Hardening: chatd needs a TCP listener, its Unix admin socket in
 // /run/chatd, its state in /var/lib/chatd and to read its config; it gets
@@ -42,7 +50,7 @@ StateDirectory={{Name}}
 StateDirectoryMode=0750
 UMask=0027
 LimitNOFILE={{LimitNOFILE}}
-
+@FDSTORE@
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
@@ -81,7 +89,11 @@ func systemdUnit(o Options) string {
 	if o.BindLowPort {
 		caps = "CapabilityBoundingSet=CAP_NET_BIND_SERVICE\nAmbientCapabilities=CAP_NET_BIND_SERVICE"
 	}
-	r := strings.NewReplacer("@GROUP@\n", lineOrNothing(group), "@CAPABILITIES@", caps)
+	fdstore := ""
+	if storeMax, _ := o.storeLimits(); storeMax > 0 {
+		fdstore = "FileDescriptorStoreMax=" + strconv.Itoa(storeMax)
+	}
+	r := strings.NewReplacer("@GROUP@\n", lineOrNothing(group), "@CAPABILITIES@", caps, "@FDSTORE@", lineOrNothing(fdstore))
 	return r.Replace(systemdTemplate)
 }
 

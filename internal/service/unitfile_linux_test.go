@@ -12,6 +12,8 @@ func TestSystemdUnitFileIsWhatKardianosRenders(t *testing.T) {
 		"packaged":                 {Executable: "/usr/bin/chatd", ConfigFile: "/etc/chatd/chatd.yaml", User: "chatd", Group: "chatd"},
 		"install.sh":               {Executable: "/usr/local/bin/chatd", ConfigFile: "/etc/chatd/chatd.yaml", User: "chatd", Group: "chatd"},
 		"root, low port, odd path": {Executable: "/opt/chat d/chatd", ConfigFile: `/etc/"q"/c.yaml`, BindLowPort: true},
+		"many clients":             {Executable: "/usr/bin/chatd", ConfigFile: "/etc/chatd/chatd.yaml", User: "chatd", MaxClients: 60000},
+		"survival off":             {Executable: "/usr/bin/chatd", ConfigFile: "/etc/chatd/chatd.yaml", User: "chatd", NoSurvival: true},
 	} {
 		t.Run(name, func(t *testing.T) {
 			want := renderUnit(t, o)

@@ -23,8 +23,8 @@ import (
 )
 
 // Handled are the signals the daemon acts on: SIGHUP reloads, SIGINT and
-// SIGTERM drain.
-var Handled = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM}
+// SIGTERM drain, SIGUSR2 restarts in place (a foreground chatd's upgrade).
+var Handled = []os.Signal{syscall.SIGHUP, syscall.SIGINT, syscall.SIGTERM, syscall.SIGUSR2}
 
 var (
 	// caught holds what arrived until the daemon reads it. A burst larger

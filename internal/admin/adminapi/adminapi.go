@@ -65,6 +65,9 @@ type Status struct {
 	BytesIn          uint64    `json:"bytes_in"`
 	BytesOut         uint64    `json:"bytes_out"`
 	ClientIDs        ClientIDs `json:"client_ids"`
+	// Survival is restart survival (clients kept across a crash or a
+	// restart).
+	Survival Survival `json:"restart_survival"`
 }
 
 // ClientIDs says whether client IDs are saved in the state directory, so
@@ -78,6 +81,20 @@ type ClientIDs struct {
 	UnsavedSince *time.Time `json:"unsaved_since,omitempty"`
 	Problem      string     `json:"problem,omitempty"`
 	Retrying     bool       `json:"retrying,omitempty"` // saving is tried again
+}
+
+// Survival is the restart-survival part of Status.
+type Survival struct {
+	Enabled bool `json:"enabled"`
+	// Held is how many connections the service manager's descriptor
+	// store keeps for a next process now.
+	Held      int    `json:"held"`
+	Restarts  uint64 `json:"restarts_survived"`
+	TakenBack uint64 `json:"connections_taken_back"`
+	Lost      uint64 `json:"connections_lost"`
+	// Degraded, when not empty, says why chatd serves on the last good
+	// config instead of the one it was started with.
+	Degraded string `json:"degraded,omitempty"`
 }
 
 // Error is the body of every error answer.

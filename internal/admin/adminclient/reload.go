@@ -14,3 +14,11 @@ func (c *Client) Reload(ctx context.Context) (adminapi.ReloadResult, error) {
 	err := c.do(ctx, http.MethodPost, adminapi.PathReload, &res)
 	return res, err
 }
+
+// Restart asks chatd for a planned restart; it returns once chatd has
+// begun it.
+func (c *Client) Restart(ctx context.Context) (adminapi.RestartResult, error) {
+	var res adminapi.RestartResult
+	err := c.do(ctx, http.MethodPost, adminapi.PathRestart, &res)
+	return res, err
+}

@@ -1,0 +1,83 @@
+//go:build unix
+
+package main
+
+import (
+	"bufio"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/chatd/chatd/internal/testbin"
+)
+
+// A foreground chatd restarts in place on SIGUSR2: same PID, the clients
+// stay on their sockets with their IDs, counters and half-sent characters,
+// and nothing they sent is lost.
+func TestSIGUSR2RestartsInPlaceKeepingClients(t *testing.T) {
+	c := testbin.StartChatd(t, testbin.Options{})
+	cl := c.Dial()
+	defer cl.Close()
+	r := bufio.NewReader(cl)
+	ask := func(send, want string) {
+		t.Helper()
+		cl.SetDeadline(time.Now().Add(10 * time.Second))
+		if _, err := cl.Write([]byte(send)); err != nil {
+			t.Fatalf("write: %v", err)
+		}
+		got, err := r.ReadString('\n')
+		if err != nil || got != want {
+			t.Fatalf("sent %q: got %q, %v; want %q\nlog:\n%s", send, got, err, want, c.Logs())
+		}
+	}
+	ask("hello\n", "HELLO\n")
+	// The first byte of é, held by the protocol until its second byte.
+	cl.Write([]byte("caf\xc3"))
+	pid := c.Cmd.Process.Pid
+	// Whether the server read the held byte before the restart or not,
+	// the character arrives whole: either way is a test of the hand-over.
+	c.Signal(syscall.SIGUSR2)
+	c.WaitLog("clients taken back from the previous process", 20*time.Second)
+	if c.Exited() {
+		t.Fatalf("chatd exited: %v", c.Err())
+	}
+	if c.Cmd.Process.Pid != pid {
+		t.Fatal("the PID changed")
+	}
+	ask("\xa9 ok\n", "CAF\xc3\x89 OK\n")
+	// New clients are served too, on the inherited listener.
+	d := c.Dial()
+	defer d.Close()
+	d.SetDeadline(time.Now().Add(10 * time.Second))
+	d.Write([]byte("new\n"))
+	if got, err := bufio.NewReader(d).ReadString('\n'); err != nil || got != "NEW\n" {
+		t.Fatalf("a new client got %q, %v", got, err)
+	}
+	if n := strings.Count(c.Logs(), `"msg":"chatd started"`); n != 2 {
+		t.Errorf("chatd started %d times, want 2 (one per image)", n)
+	}
+}
+
+// chatctl restart does the same over the admin API.
+func TestChatctlRestartRestartsInPlace(t *testing.T) {
+	c := testbin.StartChatd(t, testbin.Options{})
+	cl := c.Dial()
+	defer cl.Close()
+	r := bufio.NewReader(cl)
+	cl.SetDeadline(time.Now().Add(10 * time.Second))
+	cl.Write([]byte("one\n"))
+	if got, err := r.ReadString('\n'); err != nil || got != "ONE\n" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+	out, err := exec.Command(testbin.Path(t, "chatctl"), "--socket", c.Socket, "restart").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "is restarting (re-exec); its 1 clients stay connected") {
+		t.Fatalf("chatctl restart: %v: %s", err, out)
+	}
+	c.WaitLog("clients taken back from the previous process", 20*time.Second)
+	cl.Write([]byte("two\n"))
+	if got, err := r.ReadString('\n'); err != nil || got != "TWO\n" {
+		t.Fatalf("after the restart got %q, %v\nlog:\n%s", got, err, c.Logs())
+	}
+}
