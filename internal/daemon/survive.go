@@ -416,6 +416,8 @@ func (d *Daemon) handOver() error {
 		d.log.Error("cannot hold every connection for the next process", "err", err.Error())
 	}
 	s.store.Close()
+	// Lets go of the state directory's lock: the next process takes it.
+	d.ids.Close()
 	d.log.Info("chatd handed over", "clients", len(conns))
 	d.flushLog(ctx)
 	return nil
