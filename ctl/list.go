@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,31 +19,39 @@ func newListCmd(a *app) *cobra.Command {
 		Long: `List the connected clients, sorted by ID: address, how long each has been
 connected and idle, and the bytes received from (IN) and sent to (OUT) it.
 -o wide adds the local address and absolute times; -o json prints the API's
-JSON.`,
+JSON.
+
+chatd selects and orders the clients: --remote and --idle-over keep
+some, --sort orders them (id; or, most first: idle, in, out, connected)
+and --limit keeps the first N. The count line then says "N of M clients".`,
+		Example: `  chatctl list --remote 10.0.0.0/8 --idle-over 5m
+  chatctl list --sort out --limit 20`,
 		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "table", "wide", "json")
+	filter := addFilterFlags(cmd, true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := a.client()
+		q, err := filter.query()
 		if err != nil {
 			return err
 		}
-		clients, err := c.Clients(cmd.Context())
+		c, err := a.client()
 		if err != nil {
 			return err
 		}
 		w := cmd.OutOrStdout()
 		if out.value == "json" {
-			if clients == nil {
-				clients = []adminapi.Client{}
-			}
-			return printJSON(w, adminapi.ClientList{Clients: clients})
+			return writeClientsJSON(cmd.Context(), w, c, q)
 		}
-		header, rows := clientRows(clients, out.value == "wide", time.Now())
+		list, err := c.ListClients(cmd.Context(), q)
+		if err != nil {
+			return err
+		}
+		header, rows := clientRows(list.Clients, out.value == "wide", time.Now())
 		if err := writeTable(w, header, rows); err != nil {
 			return err
 		}
-		_, err = w.Write([]byte(plural(len(clients), "client") + "\n"))
+		_, err = io.WriteString(w, countLine(len(list.Clients), list.Total, filter.selects())+"\n")
 		return err
 	}
 	return cmd
@@ -67,4 +77,12 @@ func clientRows(clients []adminapi.Client, wide bool, now time.Time) (header []s
 		}
 	}
 	return header, rows
+}
+
+// countLine is "3 clients", or "2 of 3 clients" when flags select some.
+func countLine(shown, total int, selected bool) string {
+	if !selected {
+		return plural(shown, "client")
+	}
+	return fmt.Sprintf("%d of %s", shown, plural(total, "client"))
 }
