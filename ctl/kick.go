@@ -22,12 +22,13 @@ type kickOptions struct {
 	all    bool
 	yes    bool
 	ids    []uint64 // parsed from the arguments, duplicates dropped
+	filter *clientFilter
 }
 
 func newKickCmd(a *app) *cobra.Command {
 	o := &kickOptions{}
 	cmd := &cobra.Command{
-		Use:   "kick ID [ID...] | --all",
+		Use:   "kick ID [ID...] | --all | --remote CIDR --idle-over D ...",
 		Short: "Disconnect clients",
 		Long: `Disconnect clients. Each is sent the kick notice (with --reason, if
 given), then its connection is closed; other clients are not disturbed.
@@ -38,6 +39,10 @@ connected.
 --yes; with stdin not a terminal it needs --yes. Answering anything but
 y or yes kicks nobody and exits 1.
 
+--remote, --idle-over, --sort and --limit (as for chatctl list) kick the
+clients they select; the question says how many that is, of how many
+connected, and the same confirmation rules apply.
+
 All the clients are kicked in one request and close concurrently: the
 answer comes when all are gone, or after chatd's wait (2 s, its kick
 notice timeout, for all of them together); a client that has not
@@ -45,14 +50,16 @@ finished closing by then, one that does not read, is shown as "still
 closing" and closed by chatd shortly after.`,
 		Example: `  chatctl kick 7
   chatctl kick 7 9 12 --reason "flooding"
-  chatctl kick --all --yes --reason "maintenance"`,
+  chatctl kick --all --yes --reason "maintenance"
+  chatctl kick --remote 203.0.113.0/24 --idle-over 10m`,
 		Args:              o.parseArgs,
 		ValidArgsFunction: a.completeClientIDs,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.reason, "reason", "", "reason given to the kicked clients")
 	f.BoolVar(&o.all, "all", false, "kick every connected client")
-	f.BoolVarP(&o.yes, "yes", "y", false, "with --all, do not ask for confirmation")
+	f.BoolVarP(&o.yes, "yes", "y", false, "with --all or filters, do not ask for confirmation")
+	o.filter = addFilterFlags(cmd, true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		c, err := a.client()
 		if err != nil {
@@ -61,6 +68,9 @@ closing" and closed by chatd shortly after.`,
 		if o.all {
 			return o.kickAll(cmd, c)
 		}
+		if o.filtered(cmd) {
+			return o.kickSelected(cmd, c)
+		}
 		return o.kickIDs(cmd, c)
 	}
 	return cmd
@@ -68,11 +78,19 @@ closing" and closed by chatd shortly after.`,
 
 // parseArgs checks the command line before anything is sent to chatd.
 func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
+	filtered := o.filtered(cmd)
 	switch {
 	case o.all && len(args) > 0:
 		return cliutil.Usagef("give client IDs or --all, not both")
-	case !o.all && len(args) == 0:
-		return cliutil.Usagef("give the ID of at least one client to kick, or --all (see chatctl list)")
+	case filtered && (o.all || len(args) > 0):
+		return cliutil.Usagef("give client IDs, --all or filters (--remote, --idle-over, --sort, --limit), not more than one")
+	case !o.all && !filtered && len(args) == 0:
+		return cliutil.Usagef("give the ID of at least one client to kick, --all, or filters such as --remote (see chatctl list)")
+	}
+	if filtered {
+		if _, err := o.filter.query(); err != nil {
+			return err
+		}
 	}
 	if err := adminapi.CheckReason(o.reason); err != nil {
 		return cliutil.Usage(err)
@@ -88,6 +106,9 @@ func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
 	}
 	if o.all && !o.yes && !isTerminal(cmd.InOrStdin()) {
 		return cliutil.Usagef("kick --all asks for confirmation, and stdin is not a terminal: add --yes")
+	}
+	if filtered && !o.yes && !isTerminal(cmd.InOrStdin()) {
+		return cliutil.Usagef("kick with filters asks for confirmation, and stdin is not a terminal: add --yes")
 	}
 	return nil
 }
@@ -131,6 +152,66 @@ func (o *kickOptions) kickAll(cmd *cobra.Command, c *adminclient.Client) error {
 		return nil
 	}
 	printKickResults(out, cmd.ErrOrStderr(), res)
+	return nil
+}
+
+// filtered reports whether a selecting flag was given (even one that
+// selects everything, such as --sort alone: the operator asked to kick a
+// selection, so it is confirmed as one).
+func (o *kickOptions) filtered(cmd *cobra.Command) bool {
+	for _, name := range []string{"remote", "idle-over", "sort", "limit"} {
+		if cmd.Flags().Changed(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// kickSelected kicks the clients the filters select now, after
+// confirmation, in one request. A selected client that leaves before the
+// kick reaches it is not an error: it is gone, as asked.
+func (o *kickOptions) kickSelected(cmd *cobra.Command, c *adminclient.Client) error {
+	out := cmd.OutOrStdout()
+	q, err := o.filter.query()
+	if err != nil {
+		return err
+	}
+	list, err := c.ListClients(cmd.Context(), q)
+	if err != nil {
+		return err
+	}
+	if len(list.Clients) == 0 {
+		fmt.Fprintf(out, "no client matches (%s connected)\n", plural(list.Total, "client"))
+		return nil
+	}
+	ids := make([]uint64, len(list.Clients))
+	for i, cl := range list.Clients {
+		ids[i] = cl.ID
+	}
+	if !o.yes {
+		question := fmt.Sprintf("Kick %d of %s? [y/N] ", len(ids), plural(list.Total, "connected client"))
+		if !confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), question) {
+			return errors.New("aborted: no client was kicked")
+		}
+	}
+	res, err := c.KickMany(cmd.Context(), adminapi.BulkKick{IDs: ids, Reason: o.reason})
+	if err != nil {
+		return err
+	}
+	gone := res.Results[:0]
+	left := 0
+	for _, r := range res.Results {
+		if r.Result == adminapi.KickNotConnected {
+			left++
+			continue
+		}
+		gone = append(gone, r)
+	}
+	res.Results = gone
+	printKickResults(out, cmd.ErrOrStderr(), res)
+	if left > 0 {
+		fmt.Fprintf(out, "%s had left before the kick\n", plural(left, "selected client"))
+	}
 	return nil
 }
 
