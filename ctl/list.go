@@ -3,6 +3,8 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,23 +25,43 @@ JSON.
 
 chatd selects and orders the clients: --remote and --idle-over keep
 some, --sort orders them (id; or, most first: idle, in, out, connected)
-and --limit keeps the first N. The count line then says "N of M clients".`,
+and --limit keeps the first N. The count line then says "N of M clients".
+
+--watch redraws the listing every 2 s on the terminal, as many rows as
+fit, until Ctrl-C.`,
 		Example: `  chatctl list --remote 10.0.0.0/8 --idle-over 5m
-  chatctl list --sort out --limit 20`,
+  chatctl list --sort out --limit 20
+  chatctl list --watch --sort idle`,
 		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "table", "wide", "json")
 	filter := addFilterFlags(cmd, true)
+	watch := cmd.Flags().BoolP("watch", "w", false, "redraw every 2s on the terminal until Ctrl-C, as watch(1) does")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		q, err := filter.query()
 		if err != nil {
 			return err
 		}
+		w := cmd.OutOrStdout()
+		if *watch {
+			tty, err := watchTerminal(w)
+			if err != nil {
+				return err
+			}
+			if out.value == "json" {
+				return cliutil.Usagef("list --watch shows a table: -o json cannot be watched")
+			}
+			c, err := a.client()
+			if err != nil {
+				return err
+			}
+			title := strings.Join(append([]string{"chatctl"}, os.Args[1:]...), " ")
+			return watchClients(cmd.Context(), tty, c, q, out.value == "wide", filter.selects(), cliutil.Printable(title))
+		}
 		c, err := a.client()
 		if err != nil {
 			return err
 		}
-		w := cmd.OutOrStdout()
 		if out.value == "json" {
 			return writeClientsJSON(cmd.Context(), w, c, q)
 		}
