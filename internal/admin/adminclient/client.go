@@ -84,6 +84,32 @@ func (c *Client) ListClients(ctx context.Context, q adminapi.ClientQuery) (admin
 // full server is megabytes: read this way, it is never held whole, as
 // text or as a document. An error from each ends the listing.
 func (c *Client) EachClient(ctx context.Context, q adminapi.ClientQuery, each func(adminapi.Client) error) (total int, err error) {
+	return c.eachJSON(ctx, q, func(raw json.RawMessage) error {
+		var cl adminapi.Client
+		if err := json.Unmarshal(raw, &cl); err != nil {
+			return err // the answer's fault
+		}
+		if err := each(cl); err != nil {
+			return &callbackError{err}
+		}
+		return nil
+	})
+}
+
+// EachClientJSON is EachClient with each client's JSON as chatd sent it,
+// for a caller that prints it: no decoding and encoding again.
+func (c *Client) EachClientJSON(ctx context.Context, q adminapi.ClientQuery, each func(json.RawMessage) error) (total int, err error) {
+	return c.eachJSON(ctx, q, func(raw json.RawMessage) error {
+		if err := each(raw); err != nil {
+			return &callbackError{err}
+		}
+		return nil
+	})
+}
+
+// eachJSON lists the clients; an error from each that is not a
+// *callbackError is the answer's fault.
+func (c *Client) eachJSON(ctx context.Context, q adminapi.ClientQuery, each func(json.RawMessage) error) (total int, err error) {
 	path := adminapi.PathClients
 	if v := q.Values(); len(v) > 0 {
 		path += "?" + v.Encode()
@@ -98,7 +124,7 @@ func (c *Client) EachClient(ctx context.Context, q adminapi.ClientQuery, each fu
 
 // decodeClientList reads {"clients":[...],"total":N} a client at a time.
 // Members it does not know are skipped, as json.Unmarshal would.
-func decodeClientList(dec *json.Decoder, each func(adminapi.Client) error) (total int, err error) {
+func decodeClientList(dec *json.Decoder, each func(json.RawMessage) error) (total int, err error) {
 	if err := expectDelim(dec, '{'); err != nil {
 		return 0, err
 	}
@@ -113,12 +139,12 @@ func decodeClientList(dec *json.Decoder, each func(adminapi.Client) error) (tota
 				return 0, err
 			}
 			for dec.More() {
-				var cl adminapi.Client
-				if err := dec.Decode(&cl); err != nil {
+				var raw json.RawMessage
+				if err := dec.Decode(&raw); err != nil {
 					return 0, err
 				}
-				if err := each(cl); err != nil {
-					return 0, &callbackError{err}
+				if err := each(raw); err != nil {
+					return 0, err
 				}
 			}
 			if err := expectDelim(dec, ']'); err != nil {
