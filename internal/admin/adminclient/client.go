@@ -84,9 +84,9 @@ func (c *Client) ListClients(ctx context.Context, q adminapi.ClientQuery) (admin
 // full server is megabytes: read this way, it is never held whole, as
 // text or as a document. An error from each ends the listing.
 func (c *Client) EachClient(ctx context.Context, q adminapi.ClientQuery, each func(adminapi.Client) error) (total int, err error) {
-	return c.eachJSON(ctx, q, func(raw json.RawMessage) error {
+	return c.eachClient(ctx, q, func(dec *json.Decoder) error {
 		var cl adminapi.Client
-		if err := json.Unmarshal(raw, &cl); err != nil {
+		if err := dec.Decode(&cl); err != nil {
 			return err // the answer's fault
 		}
 		if err := each(cl); err != nil {
@@ -99,7 +99,11 @@ func (c *Client) EachClient(ctx context.Context, q adminapi.ClientQuery, each fu
 // EachClientJSON is EachClient with each client's JSON as chatd sent it,
 // for a caller that prints it: no decoding and encoding again.
 func (c *Client) EachClientJSON(ctx context.Context, q adminapi.ClientQuery, each func(json.RawMessage) error) (total int, err error) {
-	return c.eachJSON(ctx, q, func(raw json.RawMessage) error {
+	return c.eachClient(ctx, q, func(dec *json.Decoder) error {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err // the answer's fault
+		}
 		if err := each(raw); err != nil {
 			return &callbackError{err}
 		}
@@ -107,16 +111,16 @@ func (c *Client) EachClientJSON(ctx context.Context, q adminapi.ClientQuery, eac
 	})
 }
 
-// eachJSON lists the clients; an error from each that is not a
-// *callbackError is the answer's fault.
-func (c *Client) eachJSON(ctx context.Context, q adminapi.ClientQuery, each func(json.RawMessage) error) (total int, err error) {
+// eachClient lists the clients, each read from dec by decodeOne; an error
+// from it that is not a *callbackError is the answer's fault.
+func (c *Client) eachClient(ctx context.Context, q adminapi.ClientQuery, decodeOne func(*json.Decoder) error) (total int, err error) {
 	path := adminapi.PathClients
 	if v := q.Values(); len(v) > 0 {
 		path += "?" + v.Encode()
 	}
 	err = c.exchange(ctx, http.MethodGet, path, nil, func(body io.Reader) error {
 		var err error
-		total, err = decodeClientList(json.NewDecoder(body), each)
+		total, err = decodeClientList(json.NewDecoder(body), decodeOne)
 		return err
 	})
 	return total, err
@@ -124,7 +128,7 @@ func (c *Client) eachJSON(ctx context.Context, q adminapi.ClientQuery, each func
 
 // decodeClientList reads {"clients":[...],"total":N} a client at a time.
 // Members it does not know are skipped, as json.Unmarshal would.
-func decodeClientList(dec *json.Decoder, each func(json.RawMessage) error) (total int, err error) {
+func decodeClientList(dec *json.Decoder, decodeOne func(*json.Decoder) error) (total int, err error) {
 	if err := expectDelim(dec, '{'); err != nil {
 		return 0, err
 	}
@@ -139,11 +143,7 @@ func decodeClientList(dec *json.Decoder, each func(json.RawMessage) error) (tota
 				return 0, err
 			}
 			for dec.More() {
-				var raw json.RawMessage
-				if err := dec.Decode(&raw); err != nil {
-					return 0, err
-				}
-				if err := each(raw); err != nil {
+				if err := decodeOne(dec); err != nil {
 					return 0, err
 				}
 			}
