@@ -37,8 +37,11 @@ full) chat says why on standard error, from the server's last "*** " notice
 (on a terminal, where the notice is on the screen, it says only that the
 server closed the connection).
 
-The server address is --addr if given, else $CHAT_ADDR if set, else
-127.0.0.1:5605.
+The server address is --addr if given; else the first address of "listen"
+in chatd's config file --config FILE, if given; else $CHAT_ADDR if set;
+else the chatd of this machine, from the config files chatd reads
+($CHATD_LISTEN overrides them, as for chatd); else 127.0.0.1:5605. A
+chatd listening on every interface is reached on loopback.
 
 With --tls chat speaks TLS and verifies the server's certificate against
 the system's CAs (or --ca FILE) under the host name in the address (or
@@ -80,6 +83,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer, getenv func(s
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) string) *cobra.Command {
 	var (
 		addr         string
+		configFile   string
 		timeout      time.Duration
 		drainTimeout time.Duration
 		useTLS       bool
@@ -100,6 +104,19 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a, source := chatclient.ResolveAddr(addr, cmd.Flags().Changed("addr"), getenv)
+			// --config is asked for by name, so it beats $CHAT_ADDR.
+			if source == "--addr" && cmd.Flags().Changed("config") {
+				return cliutil.Usagef("give --addr or --config, not both")
+			}
+			if source == "default" || cmd.Flags().Changed("config") {
+				fromConfig, from, ok, err := addrFromChatdConfig(configFile)
+				if err != nil {
+					return err
+				}
+				if ok {
+					a, source = fromConfig, from
+				}
+			}
 			opts := chatclient.Options{
 				Addr:         a,
 				AddrSource:   source,
@@ -149,6 +166,7 @@ func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, getenv func(string) s
 	cmd.SetErr(stderr)
 	f := cmd.Flags()
 	f.StringVar(&addr, "addr", chatclient.DefaultAddr, "server address HOST:PORT; overrides $"+chatclient.AddrEnv)
+	f.StringVar(&configFile, "config", "", "chatd's config file, read for listen when no address is given (default: the files chatd reads)")
 	f.DurationVar(&timeout, "timeout", chatclient.DefaultTimeout, "give up connecting after this long (0: no limit)")
 	f.DurationVar(&drainTimeout, "drain-timeout", chatclient.DefaultDrainTimeout,
 		"once input has ended, give up if the server stays silent this long without closing (0: wait for ever)")

@@ -90,7 +90,7 @@ func TestEmptyServerListsHeaderAndZero(t *testing.T) {
 	if out != "ID   REMOTE ADDRESS   CONNECTED   IDLE   IN   OUT\n0 clients\n" {
 		t.Fatalf("%q", out)
 	}
-	if out := ctlOn(t, c, "list", "-o", "json").mustOK(t).stdout; strings.Join(strings.Fields(out), "") != `{"clients":[]}` {
+	if out := ctlOn(t, c, "list", "-o", "json").mustOK(t).stdout; strings.Join(strings.Fields(out), "") != `{"clients":[],"total":0}` {
 		t.Fatalf("json %q", out)
 	}
 }

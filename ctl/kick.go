@@ -22,6 +22,7 @@ type kickOptions struct {
 	all    bool
 	yes    bool
 	ids    []hostID // parsed from the arguments, duplicates dropped
+	filter *clientFilter
 }
 
 // hostID is a client to kick: ID, or HOST/ID with several hosts.
@@ -33,7 +34,7 @@ type hostID struct {
 func newKickCmd(a *app) *cobra.Command {
 	o := &kickOptions{}
 	cmd := &cobra.Command{
-		Use:   "kick ID|HOST/ID [...] | --all",
+		Use:   "kick ID|HOST/ID [...] | --all | --remote CIDR --idle-over D ...",
 		Short: "Disconnect clients",
 		Long: `Disconnect clients. Each is sent the kick notice (with --reason, if
 given), then its connection is closed; other clients are not disturbed.
@@ -43,6 +44,10 @@ connected.
 --all kicks every connected client. On a terminal it asks first, unless
 --yes; with stdin not a terminal it needs --yes. Answering anything but
 y or yes kicks nobody and exits 1.
+
+--remote, --idle-over, --sort and --limit (as for chatctl list) kick the
+clients they select; the question says how many that is, of how many
+connected, and the same confirmation rules apply.
 
 All the clients are kicked in one request and close concurrently: the
 answer comes when all are gone, or after chatd's wait (2 s, its kick
@@ -59,14 +64,16 @@ all the same.`,
   chatctl kick 7 9 12 --reason "flooding"
   chatctl kick --all --yes --reason "maintenance"
   chatctl --host ssh://web1 --host ssh://web2 kick web1/7 web2/3
-  chatctl --host ssh://web1 --host ssh://web2 kick --all`,
+  chatctl --host ssh://web1 --host ssh://web2 kick --all
+  chatctl kick --remote 203.0.113.0/24 --idle-over 10m`,
 		Args:              o.parseArgs,
 		ValidArgsFunction: a.completeClientIDs,
 	}
 	f := cmd.Flags()
 	f.StringVar(&o.reason, "reason", "", "reason given to the kicked clients")
 	f.BoolVar(&o.all, "all", false, "kick every connected client")
-	f.BoolVarP(&o.yes, "yes", "y", false, "with --all, do not ask for confirmation")
+	f.BoolVarP(&o.yes, "yes", "y", false, "with --all or filters, do not ask for confirmation")
+	o.filter = addFilterFlags(cmd, true)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		ts, err := a.targets()
 		if err != nil {
@@ -77,12 +84,19 @@ all the same.`,
 		if err != nil {
 			return err
 		}
+		filtered := o.filtered(cmd)
 		if len(ts) > 1 {
+			if filtered {
+				return cliutil.Usagef("kick with filters works on one chatd at a time: give one --host")
+			}
 			return o.kickHosts(cmd, ts, byHost)
 		}
 		t := ts[0]
 		if o.all {
 			return t.explain(o.kickAll(cmd, t.client))
+		}
+		if filtered {
+			return t.explain(o.kickSelected(cmd, t.client))
 		}
 		return t.explain(o.kickIDs(cmd, t.client, byHost[t.host]))
 	}
@@ -91,11 +105,19 @@ all the same.`,
 
 // parseArgs checks the command line before anything is sent to chatd.
 func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
+	filtered := o.filtered(cmd)
 	switch {
 	case o.all && len(args) > 0:
 		return cliutil.Usagef("give client IDs or --all, not both")
-	case !o.all && len(args) == 0:
-		return cliutil.Usagef("give the ID of at least one client to kick, or --all (see chatctl list)")
+	case filtered && (o.all || len(args) > 0):
+		return cliutil.Usagef("give client IDs, --all or filters (--remote, --idle-over, --sort, --limit), not more than one")
+	case !o.all && !filtered && len(args) == 0:
+		return cliutil.Usagef("give the ID of at least one client to kick, --all, or filters such as --remote (see chatctl list)")
+	}
+	if filtered {
+		if _, err := o.filter.query(); err != nil {
+			return err
+		}
 	}
 	if err := adminapi.CheckReason(o.reason); err != nil {
 		return cliutil.Usage(err)
@@ -117,6 +139,9 @@ func (o *kickOptions) parseArgs(cmd *cobra.Command, args []string) error {
 	}
 	if o.all && !o.yes && !isTerminal(cmd.InOrStdin()) {
 		return cliutil.Usagef("kick --all asks for confirmation, and stdin is not a terminal: add --yes")
+	}
+	if filtered && !o.yes && !isTerminal(cmd.InOrStdin()) {
+		return cliutil.Usagef("kick with filters asks for confirmation, and stdin is not a terminal: add --yes")
 	}
 	return nil
 }
@@ -160,6 +185,66 @@ func (o *kickOptions) kickAll(cmd *cobra.Command, c *adminclient.Client) error {
 		return nil
 	}
 	printKickResults(out, cmd.ErrOrStderr(), "", res)
+	return nil
+}
+
+// filtered reports whether a selecting flag was given (even one that
+// selects everything, such as --sort alone: the operator asked to kick a
+// selection, so it is confirmed as one).
+func (o *kickOptions) filtered(cmd *cobra.Command) bool {
+	for _, name := range []string{"remote", "idle-over", "sort", "limit"} {
+		if cmd.Flags().Changed(name) {
+			return true
+		}
+	}
+	return false
+}
+
+// kickSelected kicks the clients the filters select now, after
+// confirmation, in one request. A selected client that leaves before the
+// kick reaches it is not an error: it is gone, as asked.
+func (o *kickOptions) kickSelected(cmd *cobra.Command, c *adminclient.Client) error {
+	out := cmd.OutOrStdout()
+	q, err := o.filter.query()
+	if err != nil {
+		return err
+	}
+	list, err := c.ListClients(cmd.Context(), q)
+	if err != nil {
+		return err
+	}
+	if len(list.Clients) == 0 {
+		fmt.Fprintf(out, "no client matches (%s connected)\n", plural(list.Total, "client"))
+		return nil
+	}
+	ids := make([]uint64, len(list.Clients))
+	for i, cl := range list.Clients {
+		ids[i] = cl.ID
+	}
+	if !o.yes {
+		question := fmt.Sprintf("Kick %d of %s? [y/N] ", len(ids), plural(list.Total, "connected client"))
+		if !confirm(cmd.InOrStdin(), cmd.ErrOrStderr(), question) {
+			return errors.New("aborted: no client was kicked")
+		}
+	}
+	res, err := c.KickMany(cmd.Context(), adminapi.BulkKick{IDs: ids, Reason: o.reason})
+	if err != nil {
+		return err
+	}
+	gone := res.Results[:0]
+	left := 0
+	for _, r := range res.Results {
+		if r.Result == adminapi.KickNotConnected {
+			left++
+			continue
+		}
+		gone = append(gone, r)
+	}
+	res.Results = gone
+	printKickResults(out, cmd.ErrOrStderr(), "", res)
+	if left > 0 {
+		fmt.Fprintf(out, "%s had left before the kick\n", plural(left, "selected client"))
+	}
 	return nil
 }
 

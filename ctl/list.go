@@ -1,10 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
+	"fmt"
 	"io"
-	"slices"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -23,51 +24,76 @@ connected and idle, and the bytes received from (IN) and sent to (OUT) it.
 -o wide adds the local address and absolute times; -o json prints the API's
 JSON.
 
+chatd selects and orders the clients: --remote and --idle-over keep
+some, --sort orders them (id; or, most first: idle, in, out, connected)
+and --limit keeps the first N. The count line then says "N of M clients".
+
+--watch redraws the listing every 2 s on the terminal, as many rows as
+fit, until Ctrl-C.
+
 With several --host, the listings are merged: a HOST column first, sorted
 by host then ID, and -o json is an object with a member per host (its
 listing, or the error). A host that cannot be reached is one line on stderr
 and makes the exit status 1; the others are listed all the same.`,
+		Example: `  chatctl list --remote 10.0.0.0/8 --idle-over 5m
+  chatctl list --sort out --limit 20
+  chatctl list --watch --sort idle`,
 		Args: cliutil.NoArgs,
 	}
 	out := addOutputFlag(cmd, "table", "wide", "json")
+	filter := addFilterFlags(cmd, true)
+	watch := cmd.Flags().BoolP("watch", "w", false, "redraw every 2s on the terminal until Ctrl-C, as watch(1) does")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		q, err := filter.query()
+		if err != nil {
+			return err
+		}
 		ts, err := a.targets()
 		if err != nil {
 			return err
 		}
 		defer closeAll(ts)
-		res := queryAll(cmd.Context(), ts, func(ctx context.Context, t target) ([]adminapi.Client, error) {
-			return t.client.Clients(ctx)
-		})
 		w := cmd.OutOrStdout()
-		if len(res) == 1 {
-			if res[0].err != nil {
-				return res[0].err
+		if len(ts) > 1 {
+			if *watch {
+				return cliutil.Usagef("list --watch follows one chatd: give one --host")
 			}
-			return printClients(w, res[0].value, out.value)
+			res := queryAll(cmd.Context(), ts, func(ctx context.Context, t target) (adminapi.ClientList, error) {
+				return t.client.ListClients(ctx, q)
+			})
+			if err := printHostClients(w, res, out.value, filter.selects()); err != nil {
+				return err
+			}
+			return reportFailures(cmd.ErrOrStderr(), res)
 		}
-		if err := printHostClients(w, res, out.value); err != nil {
+		t := ts[0]
+		c := t.client
+		if *watch {
+			tty, err := watchTerminal(w)
+			if err != nil {
+				return err
+			}
+			if out.value == "json" {
+				return cliutil.Usagef("list --watch shows a table: -o json cannot be watched")
+			}
+			title := strings.Join(append([]string{"chatctl"}, os.Args[1:]...), " ")
+			return t.explain(watchClients(cmd.Context(), tty, c, q, out.value == "wide", filter.selects(), cliutil.Printable(title)))
+		}
+		if out.value == "json" {
+			return t.explain(writeClientsJSON(cmd.Context(), w, c, q))
+		}
+		list, err := c.ListClients(cmd.Context(), q)
+		if err != nil {
+			return t.explain(err)
+		}
+		header, rows := clientRows(list.Clients, out.value == "wide", time.Now())
+		if err := writeTable(w, header, rows); err != nil {
 			return err
 		}
-		return reportFailures(cmd.ErrOrStderr(), res)
-	}
-	return cmd
-}
-
-// printClients prints one chatd's listing.
-func printClients(w io.Writer, clients []adminapi.Client, format string) error {
-	if format == "json" {
-		if clients == nil {
-			clients = []adminapi.Client{}
-		}
-		return printJSON(w, adminapi.ClientList{Clients: clients})
-	}
-	header, rows := clientRows(clients, format == "wide", time.Now())
-	if err := writeTable(w, header, rows); err != nil {
+		_, err = io.WriteString(w, countLine(len(list.Clients), list.Total, filter.selects())+"\n")
 		return err
 	}
-	_, err := io.WriteString(w, plural(len(clients), "client")+"\n")
-	return err
+	return cmd
 }
 
 // hostClients is one host's member of `list -o json` with several hosts.
@@ -78,14 +104,14 @@ type hostClients struct {
 
 // printHostClients prints the merged listing of several hosts; those that
 // failed are left out of the table and are an "error" member in JSON.
-func printHostClients(w io.Writer, res []hostResult[[]adminapi.Client], format string) error {
+func printHostClients(w io.Writer, res []hostResult[adminapi.ClientList], format string, selected bool) error {
 	if format == "json" {
 		byHost := make(map[string]hostClients, len(res))
 		for _, r := range res {
 			if r.err != nil {
 				byHost[r.host] = hostClients{Error: r.err.Error()}
 			} else {
-				byHost[r.host] = hostClients{Clients: append([]adminapi.Client{}, r.value...)}
+				byHost[r.host] = hostClients{Clients: append([]adminapi.Client{}, r.value.Clients...)}
 			}
 		}
 		return printJSON(w, byHost)
@@ -93,20 +119,21 @@ func printHostClients(w io.Writer, res []hostResult[[]adminapi.Client], format s
 	now := time.Now()
 	header, _ := clientRows(nil, format == "wide", now)
 	var rows [][]string
-	total := 0
+	shown, total := 0, 0
 	for _, r := range res { // in host order
 		if r.err != nil {
 			continue
 		}
-		clients := slices.SortedFunc(slices.Values(r.value), func(x, y adminapi.Client) int { return cmp.Compare(x.ID, y.ID) })
+		clients := r.value.Clients // in the order chatd was asked for (by ID unless --sort)
 		_, hostRows := clientRows(clients, format == "wide", now)
 		rows = append(rows, withHost(r.host, hostRows)...)
-		total += len(clients)
+		shown += len(clients)
+		total += r.value.Total
 	}
 	if err := writeTable(w, append([]string{"HOST"}, header...), rows); err != nil {
 		return err
 	}
-	_, err := io.WriteString(w, plural(total, "client")+"\n")
+	_, err := io.WriteString(w, countLine(shown, total, selected)+"\n")
 	return err
 }
 
@@ -139,4 +166,12 @@ func clientRows(clients []adminapi.Client, wide bool, now time.Time) (header []s
 		}
 	}
 	return header, rows
+}
+
+// countLine is "3 clients", or "2 of 3 clients" when flags select some.
+func countLine(shown, total int, selected bool) string {
+	if !selected {
+		return plural(shown, "client")
+	}
+	return fmt.Sprintf("%d of %s", shown, plural(total, "client"))
 }

@@ -16,15 +16,6 @@ import (
 // closing connection 2s to take its notice.
 const kickWait = 3 * time.Second
 
-func (s *Server) listClients(w http.ResponseWriter, r *http.Request) {
-	infos := s.opts.Clients.Snapshot()
-	list := adminapi.ClientList{Clients: make([]adminapi.Client, len(infos))}
-	for i, info := range infos {
-		list.Clients[i] = clientOf(info)
-	}
-	writeJSON(w, http.StatusOK, list)
-}
-
 func (s *Server) getClient(w http.ResponseWriter, r *http.Request) {
 	id, ok := pathID(w, r)
 	if !ok {

@@ -184,7 +184,7 @@ func TestListClientsSortedWithTheirCounters(t *testing.T) {
 func TestEmptyListIsAnEmptyArray(t *testing.T) {
 	f := newFixture(t, "")
 	w := f.do(root, "GET", "/v1/clients", nil)
-	if got := strings.TrimSpace(w.Body.String()); got != `{"clients":[]}` {
+	if got := strings.TrimSpace(w.Body.String()); got != `{"clients":[],"total":0}` {
 		t.Fatalf("body %s", got)
 	}
 }

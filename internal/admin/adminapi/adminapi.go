@@ -33,10 +33,12 @@ type Client struct {
 	BytesOut     uint64    `json:"bytes_out"`
 }
 
-// ClientList is the answer to GET /v1/clients: every connected client,
-// sorted by ID.
+// ClientList is the answer to GET /v1/clients: the connected clients the
+// query selects (by default every one, sorted by ID), and how many are
+// connected in all.
 type ClientList struct {
 	Clients []Client `json:"clients"`
+	Total   int      `json:"total"`
 }
 
 // KickResult is the answer to DELETE /v1/clients/{id}.

@@ -90,12 +90,124 @@ func (c *Client) Close() { c.http.CloseIdleConnections() }
 
 // Clients lists the connected clients, sorted by ID.
 func (c *Client) Clients(ctx context.Context) ([]adminapi.Client, error) {
-	var list adminapi.ClientList
-	if err := c.do(ctx, http.MethodGet, adminapi.PathClients, &list); err != nil {
-		return nil, err
-	}
-	return list.Clients, nil
+	list, err := c.ListClients(ctx, adminapi.ClientQuery{})
+	return list.Clients, err
 }
+
+// ListClients lists the clients q selects, in q's order, with the number
+// connected in all.
+func (c *Client) ListClients(ctx context.Context, q adminapi.ClientQuery) (adminapi.ClientList, error) {
+	var list adminapi.ClientList
+	total, err := c.EachClient(ctx, q, func(cl adminapi.Client) error {
+		list.Clients = append(list.Clients, cl)
+		return nil
+	})
+	list.Total = total
+	return list, err
+}
+
+// EachClient calls each for every client q selects, as the answer
+// arrives, and returns how many are connected in all. A listing of a
+// full server is megabytes: read this way, it is never held whole, as
+// text or as a document. An error from each ends the listing.
+func (c *Client) EachClient(ctx context.Context, q adminapi.ClientQuery, each func(adminapi.Client) error) (total int, err error) {
+	return c.eachClient(ctx, q, func(dec *json.Decoder) error {
+		var cl adminapi.Client
+		if err := dec.Decode(&cl); err != nil {
+			return err // the answer's fault
+		}
+		if err := each(cl); err != nil {
+			return &callbackError{err}
+		}
+		return nil
+	})
+}
+
+// EachClientJSON is EachClient with each client's JSON as chatd sent it,
+// for a caller that prints it: no decoding and encoding again.
+func (c *Client) EachClientJSON(ctx context.Context, q adminapi.ClientQuery, each func(json.RawMessage) error) (total int, err error) {
+	return c.eachClient(ctx, q, func(dec *json.Decoder) error {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); err != nil {
+			return err // the answer's fault
+		}
+		if err := each(raw); err != nil {
+			return &callbackError{err}
+		}
+		return nil
+	})
+}
+
+// eachClient lists the clients, each read from dec by decodeOne; an error
+// from it that is not a *callbackError is the answer's fault.
+func (c *Client) eachClient(ctx context.Context, q adminapi.ClientQuery, decodeOne func(*json.Decoder) error) (total int, err error) {
+	path := adminapi.PathClients
+	if v := q.Values(); len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	err = c.exchange(ctx, http.MethodGet, path, nil, func(body io.Reader) error {
+		var err error
+		total, err = decodeClientList(json.NewDecoder(body), decodeOne)
+		return err
+	})
+	return total, err
+}
+
+// decodeClientList reads {"clients":[...],"total":N} a client at a time.
+// Members it does not know are skipped, as json.Unmarshal would.
+func decodeClientList(dec *json.Decoder, decodeOne func(*json.Decoder) error) (total int, err error) {
+	if err := expectDelim(dec, '{'); err != nil {
+		return 0, err
+	}
+	for dec.More() {
+		key, err := dec.Token()
+		if err != nil {
+			return 0, err
+		}
+		switch key {
+		case "clients":
+			if err := expectDelim(dec, '['); err != nil {
+				return 0, err
+			}
+			for dec.More() {
+				if err := decodeOne(dec); err != nil {
+					return 0, err
+				}
+			}
+			if err := expectDelim(dec, ']'); err != nil {
+				return 0, err
+			}
+		case "total":
+			if err := dec.Decode(&total); err != nil {
+				return 0, err
+			}
+		default:
+			var skip json.RawMessage
+			if err := dec.Decode(&skip); err != nil {
+				return 0, err
+			}
+		}
+	}
+	return total, expectDelim(dec, '}')
+}
+
+func expectDelim(dec *json.Decoder, want json.Delim) error {
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	if tok != want {
+		return fmt.Errorf("found %v where %v was expected", tok, want)
+	}
+	return nil
+}
+
+// callbackError carries an error of the caller's callback through the
+// decoding, so that it is returned as it is rather than as an answer
+// chatctl cannot read.
+type callbackError struct{ err error }
+
+func (e *callbackError) Error() string { return e.err.Error() }
 
 // Client returns one connected client; a *NotConnectedError if there is
 // none with that ID.
@@ -143,6 +255,13 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 
 // send is do with a JSON request body (nil for none).
 func (c *Client) send(ctx context.Context, method, path string, body []byte, out any) error {
+	return c.exchange(ctx, method, path, body, func(answer io.Reader) error {
+		return json.NewDecoder(answer).Decode(out)
+	})
+}
+
+// exchange sends a request and hands a 2xx answer's JSON body to read.
+func (c *Client) exchange(ctx context.Context, method, path string, body []byte, read func(io.Reader) error) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -159,10 +278,6 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, out
 		return c.transportError(err)
 	}
 	defer resp.Body.Close()
-	answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
-	if err != nil {
-		return c.transportError(err)
-	}
 	// Every answer of chatd's admin API, errors included, is JSON: an
 	// answer that is not comes from some other program on the socket.
 	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
@@ -173,9 +288,20 @@ func (c *Client) send(ctx context.Context, method, path string, body []byte, out
 		return &NotAdminAPIError{Socket: c.socket, What: cliutil.Printable(what)}
 	}
 	if resp.StatusCode/100 != 2 {
+		answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+		if err != nil {
+			return c.transportError(err)
+		}
 		return apiError(resp.StatusCode, answer)
 	}
-	if err := json.Unmarshal(answer, out); err != nil {
+	if err := read(io.LimitReader(resp.Body, maxAnswerBytes)); err != nil {
+		var cbErr *callbackError
+		if errors.As(err, &cbErr) {
+			return cbErr.err
+		}
+		if isTransportError(err) {
+			return c.transportError(err)
+		}
 		return fmt.Errorf("chatd%s sent an answer chatctl cannot read; are chatd and chatctl the same version?", c.at())
 	}
 	return nil

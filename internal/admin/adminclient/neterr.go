@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -113,4 +114,14 @@ func (c *Client) socketGroup() string {
 		break
 	}
 	return "chatd"
+}
+
+// isTransportError reports whether an error met while reading an answer
+// came from the connection (or the caller's context) rather than from
+// the answer's content.
+func isTransportError(err error) bool {
+	var ne net.Error
+	var errno syscall.Errno
+	return errors.As(err, &ne) || errors.As(err, &errno) ||
+		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }

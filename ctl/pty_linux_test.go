@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/chatclient/chatdtest"
+	"github.com/chatd/chatd/internal/testbin"
+)
+
+// openPTY opens a pseudo-terminal pair with /dev/ptmx, or skips the test.
+func openPTY(t *testing.T) (master, tty *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Skipf("skipping: no pseudo-terminal can be had here (%v)", err)
+	}
+	var n int
+	err = ptyControl(m, func(fd int) error {
+		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil { // unlock
+			return err
+		}
+		var err error
+		n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
+		return err
+	})
+	if err != nil {
+		m.Close()
+		t.Skipf("skipping: cannot set up a pseudo-terminal (%v)", err)
+	}
+	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		m.Close()
+		t.Skipf("skipping: cannot open the pseudo-terminal's device (%v)", err)
+	}
+	if err := ptyControl(s, func(fd int) error {
+		return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: 8, Col: 60})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); m.Close() })
+	return m, s
+}
+
+// ptyControl runs fn on f's descriptor without putting it in blocking mode.
+func ptyControl(f *os.File, fn func(fd int) error) error {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ferr error
+	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
+		return err
+	}
+	return ferr
+}
+
+// startOnPTY starts chatctl with args on a fresh pseudo-terminal as its
+// controlling terminal, and returns what the screen receives.
+func startOnPTY(t *testing.T, args ...string) (cmd *exec.Cmd, master *os.File, screen *chatdtest.Buffer) {
+	t.Helper()
+	master, tty := openPTY(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*chatdtest.WaitTimeout)
+	t.Cleanup(cancel)
+	cmd = exec.CommandContext(ctx, testbin.Path(t, "chatctl"), args...)
+	cmd.Env = cleanEnv()
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	screen = &chatdtest.Buffer{}
+	copied := make(chan struct{})
+	go func() { io.Copy(screen, master); close(copied) }()
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait(); tty.Close(); master.Close(); <-copied })
+	return cmd, master, screen
+}
+
+func exitCode(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return 0
+}
+
+// list --watch redraws in place on the terminal, shows only the rows that
+// fit, follows the clients as they come, and Ctrl-C ends it with exit 0
+// and the screen restored.
+func TestListWatchOnTerminal(t *testing.T) {
+	c := testbin.StartChatd(t, testbin.Options{})
+	for range 6 {
+		dial(t, c).say("hello")
+	}
+	waitFor(t, c, "six clients", func(l []adminapi.Client) bool { return len(l) == 6 })
+	start := time.Now()
+	cmd, master, screen := startOnPTY(t, "--socket", c.Socket, "list", "--watch")
+	// 8 rows: title, blank, header, 4 clients, the count line.
+	screen.WaitFor(t, enterScreen)
+	screen.WaitFor(t, "4 of 6 clients")
+	dial(t, c).say("one more")
+	screen.WaitFor(t, "4 of 7 clients") // a later frame
+	if n := strings.Count(screen.String(), clearScreen); n < 2 {
+		t.Fatalf("%d frames drawn, want at least 2", n)
+	}
+	if elapsed := time.Since(start); elapsed < watchInterval {
+		t.Fatalf("second frame after %v, before the %v interval", elapsed, watchInterval)
+	}
+	master.Write([]byte{0x03}) // Ctrl-C
+	if code := exitCode(t, cmd); code != 0 {
+		t.Fatalf("exit %d after Ctrl-C, want 0; screen %q", code, screen.String())
+	}
+	if got := screen.String(); !strings.HasSuffix(strings.TrimRight(got, "^C"), leaveScreen) {
+		t.Fatalf("screen not restored at the end: %q", got[max(0, len(got)-80):])
+	}
+	text := strings.NewReplacer(enterScreen, "\n", leaveScreen, "\n", clearScreen, "\n", "\r", "").Replace(screen.String())
+	for _, line := range strings.Split(text, "\n") {
+		if len(line) > 60 {
+			t.Errorf("line wider than the terminal: %q", line)
+		}
+	}
+}
+
+// Not on a terminal, --watch refuses in one line.
+func TestListWatchNeedsTerminal(t *testing.T) {
+	c := testbin.StartChatd(t, testbin.Options{})
+	r := ctlOn(t, c, "list", "--watch")
+	first, _, _ := strings.Cut(r.stderr, "\n")
+	if r.code != 2 || !strings.Contains(first, "stdout is not one") || r.stdout != "" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// kick with filters asks on a terminal, saying how many of how many.
+func TestKickSelectedAsksWithCount(t *testing.T) {
+	c := testbin.StartChatd(t, testbin.Options{})
+	threeBySize(t, c)
+	cmd, master, screen := startOnPTY(t, "--socket", c.Socket, "kick", "--sort", "in", "--limit", "2")
+	screen.WaitFor(t, "Kick 2 of 3 connected clients? [y/N] ")
+	master.Write([]byte("n\r"))
+	if code := exitCode(t, cmd); code != 1 {
+		t.Fatalf("exit %d after no, want 1", code)
+	}
+	if l := listJSON(t, c); len(l) != 3 {
+		t.Fatalf("%d clients left after no, want 3", len(l))
+	}
+}
