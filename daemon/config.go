@@ -43,9 +43,14 @@ leave the service manager's stop timeout time to spare.`,
 	show := &cobra.Command{
 		Use:   "show",
 		Short: "Print the effective configuration (defaults, file, environment and flags merged) as YAML",
-		Args:  cobra.NoArgs,
+		Long: `Print the effective configuration (defaults, file, environment and flags
+merged) as YAML. Values are checked as chatd run checks them, except what is
+about this machine (the admin group exists, the socket's directory can be
+made): the config may be meant for another one. chatd config check checks
+those too.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := config.Load(cmd.Flags())
+			cfg, err := config.LoadForShow(cmd.Flags())
 			if err != nil {
 				return err
 			}

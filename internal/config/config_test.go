@@ -264,3 +264,35 @@ func newFlagSet() *pflag.FlagSet {
 	AddFlags(fs)
 	return fs
 }
+
+// A config meant for another machine (the package's, before its postinst
+// made the group) can be shown here; run and check still refuse it here,
+// and what is wrong with the config itself is refused by show too.
+func TestLoadForShowLeavesOutOnlyTheHostChecks(t *testing.T) {
+	notADir := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(notADir, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, yaml string
+		showOK     bool
+	}{
+		{"group of another machine", "admin:\n  group: no-such-group-chatd\n", true},
+		{"socket under a file of this machine", "admin:\n  socket: " + notADir + "/admin.sock\n", true},
+		{"a bad value", "max_clients: 0\n", false},
+		{"an unknown key", "max_client: 5\n", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if _, err := load(t, tc.yaml, nil); err == nil {
+				t.Fatal("Load accepted it")
+			}
+			fs := newFlagSet()
+			if err := fs.Parse([]string{"--config", isolate(t, tc.yaml, nil)}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := LoadForShow(fs); (err == nil) != tc.showOK {
+				t.Fatalf("LoadForShow: err %v, want ok %v", err, tc.showOK)
+			}
+		})
+	}
+}

@@ -22,7 +22,19 @@ var searchedFiles = paths.ConfigFiles
 
 // Load reads the configuration. fs may be nil; otherwise it is the flag set
 // AddFlags populated, and changed flags override everything else.
-func Load(fs *pflag.FlagSet) (*Config, error) {
+func Load(fs *pflag.FlagSet) (*Config, error) { return loadOn(fs, true) }
+
+// LoadForShow is Load without the checks that are about this machine
+// rather than the config (the admin group exists here, the socket's
+// directory can be made here): `chatd config show` displays a config that
+// may be meant for another machine, such as the one a package installs
+// before its postinst has created the group. Everything else is checked.
+func LoadForShow(fs *pflag.FlagSet) (*Config, error) { return loadOn(fs, false) }
+
+// hostChecks are the keys whose check is about this machine.
+var hostChecks = map[string]bool{"admin.socket": true, "admin.group": true}
+
+func loadOn(fs *pflag.FlagSet, onThisHost bool) (*Config, error) {
 	v := newViper()
 	setDefaults(v)
 	file, skipped, err := readFile(v, flagValue(fs, "config"))
@@ -36,11 +48,16 @@ func Load(fs *pflag.FlagSet) (*Config, error) {
 			v.Set(k.name, fs.Lookup(k.flag).Value.String())
 		}
 	}
-	return decodeChecked(v, src, file, skipped)
+	return decodeCheckedOn(v, src, file, skipped, onThisHost)
 }
 
 // decodeChecked decodes and checks what v has read, as Load does.
 func decodeChecked(v *viper.Viper, src sources, file string, skipped []string) (*Config, error) {
+	return decodeCheckedOn(v, src, file, skipped, true)
+}
+
+// decodeCheckedOn is decodeChecked, with or without the host checks.
+func decodeCheckedOn(v *viper.Viper, src sources, file string, skipped []string, onThisHost bool) (*Config, error) {
 	if err := checkKeys(v, src); err != nil {
 		return nil, err
 	}
@@ -54,7 +71,7 @@ func decodeChecked(v *viper.Viper, src sources, file string, skipped []string) (
 		return nil, src.decodeError(err)
 	}
 	for _, k := range keys {
-		if k.check == nil {
+		if k.check == nil || !onThisHost && hostChecks[k.name] {
 			continue
 		}
 		val := field(cfg, k.name).Interface()
