@@ -9,7 +9,7 @@ import (
 
 	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/config"
-	"github.com/chatd/chatd/internal/daemon"
+	"github.com/chatd/chatd/internal/instance"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/service"
 	"github.com/chatd/chatd/internal/signals"
@@ -39,7 +39,7 @@ serves. The installed service (chatd service install) runs this same command.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			// What a previous process handed over comes first: a restart
 			// onto a broken config goes on with the last good one.
-			inherited := daemon.Inherit()
+			inherited := instance.Inherit()
 			cfg, broken, err := inherited.ConfigOrLastGood(func() (*config.Config, error) { return config.Load(cmd.Flags()) })
 			if err != nil {
 				return err
@@ -55,7 +55,7 @@ serves. The installed service (chatd service install) runs this same command.`,
 			if err != nil {
 				return cliutil.WithCode(2, err)
 			}
-			d := daemon.New(cfg, log)
+			d := instance.New(cfg, log)
 			d.Inherit(inherited, broken)
 			d.SetConfigSource(func() (*config.Config, error) { return config.Load(cmd.Flags()) })
 			err = service.Run(service.Program{

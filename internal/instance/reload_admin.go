@@ -1,9 +1,9 @@
-package daemon
+package instance
 
 import "github.com/chatd/chatd/internal/admin/adminapi"
 
 // adminReload is Reload for the admin API's POST /v1/reload.
-func (d *Daemon) adminReload() (adminapi.ReloadResult, error) {
+func (d *Instance) adminReload() (adminapi.ReloadResult, error) {
 	res, err := d.Reload()
 	if err != nil {
 		return adminapi.ReloadResult{}, err

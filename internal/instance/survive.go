@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"context"
@@ -64,7 +64,7 @@ type SurvivalStats struct {
 }
 
 // Survival returns the restart-survival figures.
-func (d *Daemon) Survival() SurvivalStats {
+func (d *Instance) Survival() SurvivalStats {
 	s := &d.surv
 	st := SurvivalStats{Enabled: s.holder != nil, Restarts: s.restarts.Load(),
 		TakenBack: s.takenBack.Load(), Lost: s.lost.Load()}
@@ -83,7 +83,7 @@ func (d *Daemon) Survival() SurvivalStats {
 // setUpSurvival opens the store and a new holder when survival is on and a
 // service manager is there to keep them, and collects what the previous
 // process left. Failing to, chatd serves on without it and says why.
-func (d *Daemon) setUpSurvival() {
+func (d *Instance) setUpSurvival() {
 	s := &d.surv
 	if s.inh == nil {
 		s.inh = Inherit()
@@ -137,7 +137,7 @@ func listenerName(kind chatlisten.Kind, index int) string {
 // addr says; else nil, and a new one is opened (and stored, see
 // storeListeners), so that a listener never closes across a restart and
 // connection attempts wait in its backlog.
-func (d *Daemon) inheritedListener(kind chatlisten.Kind, index int, addr string) net.Listener {
+func (d *Instance) inheritedListener(kind chatlisten.Kind, index int, addr string) net.Listener {
 	s := &d.surv
 	name := listenerName(kind, index)
 	f := s.inh.files.Take(name)
@@ -165,7 +165,7 @@ func (d *Daemon) inheritedListener(kind chatlisten.Kind, index int, addr string)
 // storeListeners keeps every listening socket of set that the store does
 // not hold yet in it, under its name, and drops stored listeners that the
 // config no longer asks for.
-func (d *Daemon) storeListeners(set *chatlisten.Set, inherited map[net.Listener]bool) {
+func (d *Instance) storeListeners(set *chatlisten.Set, inherited map[net.Listener]bool) {
 	s := &d.surv
 	for _, f := range s.inh.files.TakePrefix(fdstore.ListenerName) {
 		d.removeFromStore(f.Name())
@@ -219,7 +219,7 @@ func sameListenAddr(got net.Addr, want string) bool {
 // takeBack serves again every connection the previous process left, under
 // its old ID and, after a planned restart, with everything that process
 // knew of it. It runs before the server accepts or reads anything.
-func (d *Daemon) takeBack() {
+func (d *Instance) takeBack() {
 	s := &d.surv
 	st := s.inh.state
 	if st != nil || s.inh.stateErr != nil {
@@ -343,7 +343,7 @@ func withClientAddr(nc net.Conn, client string) net.Conn {
 	return proxyheader.Restore(tcp, net.TCPAddrFromAddrPort(ap))
 }
 
-func (d *Daemon) removeFromStore(name string) {
+func (d *Instance) removeFromStore(name string) {
 	s := d.surv.store
 	if s == nil {
 		var err error
@@ -359,7 +359,7 @@ func (d *Daemon) removeFromStore(name string) {
 
 // restartPlanned decides, on SIGTERM, whether the clients are handed over
 // (a restart) or told and closed (a stop).
-func (d *Daemon) restartPlanned() bool {
+func (d *Instance) restartPlanned() bool {
 	s := &d.surv
 	if s.holder == nil {
 		return false
@@ -383,7 +383,7 @@ func (d *Daemon) restartPlanned() bool {
 // handOver ends this process for a planned restart: nothing new is read,
 // what was read is answered, and every connection's state goes into the
 // store beside the sockets for the next process. No client is told.
-func (d *Daemon) handOver() error {
+func (d *Instance) handOver() error {
 	s := &d.surv
 	grace := d.Config().ShutdownGrace
 	ctx, cancel := context.WithTimeout(context.Background(), max(grace, 5*time.Second))
@@ -425,7 +425,7 @@ func (d *Daemon) handOver() error {
 
 // discardHeld empties the store at the end of a stop: every client has
 // been told and shut down, and nothing may be handed to a later start.
-func (d *Daemon) discardHeld() {
+func (d *Instance) discardHeld() {
 	s := &d.surv
 	if s.holder == nil {
 		return
@@ -441,7 +441,7 @@ func (d *Daemon) discardHeld() {
 
 // lastGoodConfig is the config to hand to the next process: the one this
 // process runs on, as it was read.
-func (d *Daemon) lastGoodConfig() []byte {
+func (d *Instance) lastGoodConfig() []byte {
 	b, err := d.Config().YAML()
 	if err != nil {
 		d.log.Warn("cannot keep the config for the next process", "err", err.Error())
@@ -451,10 +451,10 @@ func (d *Daemon) lastGoodConfig() []byte {
 }
 
 // RequestRestart makes the next stop a planned restart (chatctl restart).
-func (d *Daemon) RequestRestart() { d.surv.requested.Store(true) }
+func (d *Instance) RequestRestart() { d.surv.requested.Store(true) }
 
 // survivalForAdmin is Survival for the admin API.
-func (d *Daemon) survivalForAdmin() adminapi.Survival {
+func (d *Instance) survivalForAdmin() adminapi.Survival {
 	s := d.Survival()
 	return adminapi.Survival{Enabled: s.Enabled, Held: s.Held, Restarts: s.Restarts,
 		TakenBack: s.TakenBack, Lost: s.Lost, Degraded: s.Degraded}

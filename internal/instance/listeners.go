@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"context"
@@ -19,7 +19,7 @@ import (
 // error nothing is left listening.
 // The sockets the process before a restart left in the service manager's
 // store are taken back instead of opened anew (see survive.go).
-func (d *Daemon) openListeners(ctx context.Context) (*chatlisten.Set, error) {
+func (d *Instance) openListeners(ctx context.Context) (*chatlisten.Set, error) {
 	cfg := d.cfg
 	spec, err := listenSpec(cfg, d.log)
 	if err != nil {
@@ -65,7 +65,7 @@ func listenSpec(cfg *config.Config, log *logging.Logger) (chatlisten.Spec, error
 
 // serveListeners serves every listener of set; each Serve's end goes to
 // d.served.
-func (d *Daemon) serveListeners(set *chatlisten.Set) {
+func (d *Instance) serveListeners(set *chatlisten.Set) {
 	for _, l := range set.Listeners {
 		go func() { d.served <- d.srv.Serve(l.Listener) }()
 	}
@@ -85,7 +85,7 @@ func listenerNames(set *chatlisten.Set) string {
 // or files the reload names). A certificate that does not load is refused
 // and the one in force stays; connected clients are never touched, the
 // next handshake uses the new one.
-func (d *Daemon) reloadTLS(next *config.Config) error {
+func (d *Instance) reloadTLS(next *config.Config) error {
 	d.mu.Lock()
 	set := d.listeners
 	d.mu.Unlock()

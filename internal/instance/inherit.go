@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"errors"
@@ -68,7 +68,7 @@ func (in *Inheritance) ConfigOrLastGood(load func() (*config.Config, error)) (cf
 // Inherit gives the daemon what the previous process left, and why the
 // config in force is the last good one (nil: it is not). Without it, Start
 // takes what systemd handed over itself.
-func (d *Daemon) Inherit(in *Inheritance, broken error) {
+func (d *Instance) Inherit(in *Inheritance, broken error) {
 	d.surv.inh = in
 	if broken != nil {
 		d.surv.mu.Lock()

@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"errors"
@@ -30,7 +30,7 @@ type reloadState struct {
 
 // SetConfigSource tells the daemon how to read its configuration again:
 // the same defaults, file, environment and flags it was started with.
-func (d *Daemon) SetConfigSource(load func() (*config.Config, error)) {
+func (d *Instance) SetConfigSource(load func() (*config.Config, error)) {
 	d.reload.mu.Lock()
 	d.reload.load = load
 	d.reload.mu.Unlock()
@@ -43,7 +43,7 @@ func (d *Daemon) SetConfigSource(load func() (*config.Config, error)) {
 // admin.*, state_dir, log.format) are reported as needing a restart and
 // keep their running values. An invalid configuration is rejected as a
 // whole, the running one stays, and the error says why.
-func (d *Daemon) Reload() (ReloadResult, error) {
+func (d *Instance) Reload() (ReloadResult, error) {
 	d.reload.mu.Lock()
 	defer d.reload.mu.Unlock()
 	if d.reload.load == nil {
@@ -60,7 +60,7 @@ func (d *Daemon) Reload() (ReloadResult, error) {
 	return res, nil
 }
 
-func (d *Daemon) applyReload(load func() (*config.Config, error)) (ReloadResult, error) {
+func (d *Instance) applyReload(load func() (*config.Config, error)) (ReloadResult, error) {
 	next, err := load()
 	if err != nil {
 		return ReloadResult{}, err

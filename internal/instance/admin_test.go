@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"errors"
@@ -13,7 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/logging"
 )
 
-func newTestDaemon(t *testing.T, dir, listen, socket string) *Daemon {
+func newTestDaemon(t *testing.T, dir, listen, socket string) *Instance {
 	t.Helper()
 	cfg := config.Defaults()
 	cfg.Listen = []string{listen}

@@ -1,6 +1,6 @@
 //go:build unix
 
-package daemon
+package instance
 
 import (
 	"context"
@@ -37,7 +37,7 @@ var ErrRestartUnderSystemd = errors.New("chatd runs under systemd: restart it wi
 // (after an upgrade, the new one) in this same process. It returns only
 // if that could not be done; nothing was handed over then, unless the
 // exec itself failed, after which the clients are closed with the notice.
-func (d *Daemon) Restart() error {
+func (d *Instance) Restart() error {
 	if d.surv.holder != nil {
 		return ErrRestartUnderSystemd
 	}
@@ -104,7 +104,7 @@ func (d *Daemon) Restart() error {
 
 // failedReexec closes what was handed over, with the shutdown notice: the
 // server has stopped and cannot take the clients back.
-func (d *Daemon) failedReexec(err error) error {
+func (d *Instance) failedReexec(err error) error {
 	d.log.Error("restart in place failed; the clients are closed", "err", err.Error())
 	for _, nc := range d.srv.HandedSockets() {
 		d.srv.CloseLost(nc)
@@ -116,7 +116,7 @@ func (d *Daemon) failedReexec(err error) error {
 }
 
 // takeBackReexeced serves the connections a re-exec passed by name.
-func (d *Daemon) reexecedConns() []fdstore.Held {
+func (d *Instance) reexecedConns() []fdstore.Held {
 	var held []fdstore.Held
 	for _, f := range d.surv.inh.files.TakePrefix(reexecConnPrefix) {
 		id, err := strconv.ParseUint(strings.TrimPrefix(f.Name(), reexecConnPrefix), 10, 64)
@@ -135,14 +135,14 @@ func (d *Daemon) reexecedConns() []fdstore.Held {
 
 // Serving reports whether the chat server still serves (a failed restart
 // in place may have stopped it).
-func (d *Daemon) Serving() bool { return !d.srv.Stopped() }
+func (d *Instance) Serving() bool { return !d.srv.Stopped() }
 
 // adminRestart starts a planned restart for the admin API and returns at
 // once, through the same signal paths as systemctl restart (a SIGTERM the
 // stop path sees as a restart) or kill -USR2. The answer still goes out:
 // the hand-over first shuts the admin API down, which waits for the
 // requests in progress.
-func (d *Daemon) adminRestart() (adminapi.RestartResult, error) {
+func (d *Instance) adminRestart() (adminapi.RestartResult, error) {
 	res := adminapi.RestartResult{PID: os.Getpid(), Clients: d.reg.Len()}
 	sig := syscall.SIGUSR2
 	res.How = "re-exec"

@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"bufio"
@@ -39,7 +39,7 @@ func (s *syncBuf) String() string {
 
 // reloadFixture is a started daemon whose config file the test rewrites.
 type reloadFixture struct {
-	d    *Daemon
+	d    *Instance
 	file string
 	dir  string
 	logs *syncBuf

@@ -1,8 +1,8 @@
-// Package daemon assembles a running chatd from its configuration: the chat
+// Package instance assembles a running chatd from its configuration: the chat
 // listener and server, the client registry, and the admin API. It is what
 // `chatd run` (in the foreground or under a service manager) starts and
 // stops.
-package daemon
+package instance
 
 import (
 	"context"
@@ -20,8 +20,8 @@ import (
 	"github.com/chatd/chatd/internal/server"
 )
 
-// Daemon is one running chatd.
-type Daemon struct {
+// Instance is one running chatd.
+type Instance struct {
 	log *logging.Logger
 	ids *idstate.Source
 	reg *registry.Registry
@@ -43,10 +43,10 @@ type Daemon struct {
 }
 
 // New prepares a daemon; nothing listens until Start.
-func New(cfg *config.Config, log *logging.Logger) *Daemon {
+func New(cfg *config.Config, log *logging.Logger) *Instance {
 	ids := idstate.Open(cfg.StateDir, idstate.DefaultBlock, log.Logger)
 	reg := registry.New(ids)
-	return &Daemon{
+	return &Instance{
 		log: log,
 		ids: ids,
 		reg: reg,
@@ -80,7 +80,7 @@ func settingsOf(cfg *config.Config) server.Settings {
 // Start opens the chat listener and the admin socket and starts serving in
 // the background. It does not block. If the admin socket cannot be set up
 // (another chatd serves it, say), nothing is left listening.
-func (d *Daemon) Start() error {
+func (d *Instance) Start() error {
 	if err := d.ids.Err(); err != nil {
 		return err
 	}
@@ -119,7 +119,7 @@ func configName(f string) string {
 }
 
 // Addr is the chat listener's address (useful with port 0).
-func (d *Daemon) Addr() net.Addr {
+func (d *Instance) Addr() net.Addr {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.ln == nil {
@@ -129,20 +129,20 @@ func (d *Daemon) Addr() net.Addr {
 }
 
 // Registry is the daemon's client registry.
-func (d *Daemon) Registry() *registry.Registry { return d.reg }
+func (d *Instance) Registry() *registry.Registry { return d.reg }
 
 // Server is the daemon's chat server.
-func (d *Daemon) Server() *server.Server { return d.srv }
+func (d *Instance) Server() *server.Server { return d.srv }
 
 // Config returns the config in force.
-func (d *Daemon) Config() *config.Config {
+func (d *Instance) Config() *config.Config {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.cfg
 }
 
 // StartedAt is when Start succeeded.
-func (d *Daemon) StartedAt() time.Time {
+func (d *Instance) StartedAt() time.Time {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.started
@@ -150,7 +150,7 @@ func (d *Daemon) StartedAt() time.Time {
 
 // Stop drains the daemon: no new clients, every client gets the shutdown
 // notice and is closed, within the configured shutdown_grace.
-func (d *Daemon) Stop() error {
+func (d *Instance) Stop() error {
 	if d.restartPlanned() {
 		return d.handOver()
 	}
@@ -183,7 +183,7 @@ const (
 )
 
 // flushLog writes out the queued log lines within the bounds above.
-func (d *Daemon) flushLog(grace context.Context) {
+func (d *Instance) flushLog(grace context.Context) {
 	bound := maxLogFlush
 	if deadline, ok := grace.Deadline(); ok {
 		bound = min(bound, max(minLogFlush, time.Until(deadline)))

@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"fmt"
@@ -13,12 +13,12 @@ import (
 // every call is a no-op.
 
 // notifyReady says the chat listener and the admin socket are up.
-func (d *Daemon) notifyReady() {
+func (d *Instance) notifyReady() {
 	d.notify(sd.SdNotifyReady + "\nSTATUS=" + d.servingStatus())
 }
 
 // servingStatus is the STATUS= line while chatd serves.
-func (d *Daemon) servingStatus() string {
+func (d *Instance) servingStatus() string {
 	if a := d.Addr(); a != nil {
 		if deg := d.Survival().Degraded; deg != "" {
 			return "serving on " + a.String() + " on the LAST GOOD CONFIG; the config is broken: " + deg
@@ -30,19 +30,19 @@ func (d *Daemon) servingStatus() string {
 
 // notifyReloading says a reload has begun. MONOTONIC_USEC lets systemd 253+
 // tell this reload from an earlier one; older versions ignore it.
-func (d *Daemon) notifyReloading() {
+func (d *Instance) notifyReloading() {
 	d.notify(fmt.Sprintf("%s\nMONOTONIC_USEC=%d", sd.SdNotifyReloading, monotonicUsec()))
 }
 
 // notifyReloaded says the reload is over (applied or rejected).
-func (d *Daemon) notifyReloaded(status string) {
+func (d *Instance) notifyReloaded(status string) {
 	d.notify(sd.SdNotifyReady + "\nSTATUS=" + status)
 }
 
 // notifyStopping says the drain has begun.
-func (d *Daemon) notifyStopping() { d.notify(sd.SdNotifyStopping) }
+func (d *Instance) notifyStopping() { d.notify(sd.SdNotifyStopping) }
 
-func (d *Daemon) notify(state string) {
+func (d *Instance) notify(state string) {
 	sent, err := sd.SdNotify(false, state)
 	switch {
 	case err != nil:

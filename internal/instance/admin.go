@@ -1,4 +1,4 @@
-package daemon
+package instance
 
 import (
 	"context"
@@ -20,7 +20,7 @@ import (
 const adminStopTimeout = 2 * time.Second
 
 // startAdmin serves the admin API on the configured Unix socket.
-func (d *Daemon) startAdmin() error {
+func (d *Instance) startAdmin() error {
 	cfg := d.Config()
 	made := missingDirs(filepath.Dir(cfg.Admin.Socket))
 	srv, err := admin.Start(admin.Options{
@@ -48,7 +48,7 @@ func (d *Daemon) startAdmin() error {
 
 // stopAdmin stops the admin API and removes its socket, and the
 // directories chatd made for it if nothing else is in them.
-func (d *Daemon) stopAdmin() {
+func (d *Instance) stopAdmin() {
 	d.mu.Lock()
 	srv, made := d.admin, d.adminDirs
 	d.admin, d.adminDirs = nil, nil
@@ -95,7 +95,7 @@ func removeEmptyDirs(dirs []string) {
 }
 
 // adminCounters reads the chat server's counters for the admin API.
-func (d *Daemon) adminCounters() admin.Counters {
+func (d *Instance) adminCounters() admin.Counters {
 	st := d.srv.Stats()
 	in, out := st.ClosedBytes()
 	c := admin.Counters{
@@ -115,7 +115,7 @@ func (d *Daemon) adminCounters() admin.Counters {
 }
 
 // adminInfo describes the daemon for the admin API's status and metrics.
-func (d *Daemon) adminInfo() admin.Info {
+func (d *Instance) adminInfo() admin.Info {
 	listen := ""
 	if a := d.Addr(); a != nil {
 		listen = a.String()
