@@ -78,22 +78,12 @@ func (s *Server) closeSocket(nc net.Conn, r *rawIO) {
 // stops accepting, lets every connection finish answering what it has read
 // and stop before its next read, and returns each connection's state. The
 // sockets stay open in the holder, and this process closes only its own
-// descriptors; without a holder they stay open (HandedSockets). Connections that cannot be held (TLS) get the shutdown
-// notice and are closed. If ctx ends first, what is still busy is closed
+// descriptors; without a holder they stay open (HandedSockets).
+// Connections that cannot be held (TLS) get the shutdown notice and are
+// closed. If ctx ends first, what is still busy is closed
 // and left out.
 func (s *Server) HandOver(ctx context.Context) ([]handover.Conn, error) {
-	s.mu.Lock()
-	s.closing.Store(true)
-	for ln := range s.lns {
-		ln.Close()
-	}
-	conns := make([]*conn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-
-	s.rejectLg.flush()
+	conns := s.stopAccepting()
 	for _, c := range conns {
 		if _, ok := holdable(c.nc); ok {
 			c.requestStop(ReasonHandover, "")

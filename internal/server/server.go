@@ -230,10 +230,10 @@ func (s *Server) untrack(ln net.Listener) {
 	s.mu.Unlock()
 }
 
-// Shutdown stops accepting, sends every client the shutdown notice and
-// closes its connection, and waits for them until ctx ends; then it closes
-// whatever is left.
-func (s *Server) Shutdown(ctx context.Context) error {
+// stopAccepting closes the listeners, says what the rejection summaries
+// still hold, and returns the connections being served: where a shutdown
+// and a hand-over begin alike.
+func (s *Server) stopAccepting() []*conn {
 	s.mu.Lock()
 	s.closing.Store(true)
 	for ln := range s.lns {
@@ -244,9 +244,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-
 	s.rejectLg.flush()
 	s.sourceRejectLg.flush()
+	return conns
+}
+
+// Shutdown stops accepting, sends every client the shutdown notice and
+// closes its connection, and waits for them until ctx ends; then it closes
+// whatever is left.
+func (s *Server) Shutdown(ctx context.Context) error {
+	conns := s.stopAccepting()
 	for _, c := range conns {
 		c.requestStop(ReasonShutdown, "")
 	}
