@@ -37,6 +37,7 @@ A signal that arrives while chatd is still starting is acted on once it
 serves. The installed service (chatd service install) runs this same command.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			crashForTheServiceManager()
 			// What a previous process handed over comes first: a restart
 			// onto a broken config goes on with the last good one.
 			inherited := instance.Inherit()
