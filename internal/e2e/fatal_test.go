@@ -59,4 +59,3 @@ func TestFatalErrorUnderAServiceManagerIsACrashNotABadConfig(t *testing.T) {
 		})
 	}
 }
-
