@@ -81,3 +81,39 @@ func TestChatctlRestartRestartsInPlace(t *testing.T) {
 		t.Fatalf("after the restart got %q, %v\nlog:\n%s", got, err, c.Logs())
 	}
 }
+
+// A client behind a PROXY-protocol balancer keeps its real address across
+// a restart in place: the header is not sent again, so the hand-over must
+// carry it.
+func TestRestartInPlaceKeepsAProxiedClientsRealAddress(t *testing.T) {
+	c := testbin.StartChatd(t, testbin.Options{
+		Config: "proxy_protocol:\n  enabled: true\n  trusted: [\"127.0.0.1/32\"]\n"})
+	cl := c.Dial()
+	defer cl.Close()
+	r := bufio.NewReader(cl)
+	cl.SetDeadline(time.Now().Add(10 * time.Second))
+	cl.Write([]byte("PROXY TCP4 127.0.0.77 127.0.0.1 5555 5605\r\nhi\n"))
+	if got, err := r.ReadString('\n'); err != nil || got != "HI\n" {
+		t.Fatalf("got %q, %v\nlog:\n%s", got, err, c.Logs())
+	}
+	listed := func() string {
+		t.Helper()
+		out, err := exec.Command(testbin.Path(t, "chatctl"), "--socket", c.Socket, "list", "-o", "json").CombinedOutput()
+		if err != nil {
+			t.Fatalf("chatctl list: %v: %s", err, out)
+		}
+		return string(out)
+	}
+	if l := listed(); !strings.Contains(l, `"127.0.0.77:5555"`) {
+		t.Fatalf("before the restart, the client is not listed under its real address:\n%s", l)
+	}
+	c.Signal(syscall.SIGUSR2)
+	c.WaitLog("clients taken back from the previous process", 20*time.Second)
+	if l := listed(); !strings.Contains(l, `"127.0.0.77:5555"`) {
+		t.Fatalf("after the restart, the client is not listed under its real address:\n%s\nlog:\n%s", l, c.Logs())
+	}
+	cl.Write([]byte("still\n"))
+	if got, err := r.ReadString('\n'); err != nil || got != "STILL\n" {
+		t.Fatalf("after the restart: got %q, %v", got, err)
+	}
+}
