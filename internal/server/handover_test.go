@@ -101,6 +101,24 @@ func newBareServer(t *testing.T, h ConnHolder) *Server {
 // one uninterrupted stream, its cut UTF-8 character and its half-sent close
 // phrase included.
 func TestHandOverRestoresEveryField(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		pending    string // sent after "hello w", before the restart
+		answered   string // what of it is answered before the restart
+		afterSteps [][2]string
+	}{
+		// A cut two-byte character: its first byte is held, unanswered;
+		// its continuation completes it (é → É) after the restart.
+		{"cut UTF-8 character", "\xc3", "", [][2]string{{"\xa9 ", "\xc3\x89 "}, {"CLOSE SOC", "CLOSE SOC"}}},
+		// The first letters of the close phrase are answered at once; the
+		// rest, after the restart, ends the connection.
+		{"half-sent close phrase", " CLOSE SOC", " CLOSE SOC", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testHandOverRestoresEveryField(t, tc.pending, tc.answered, tc.afterSteps) })
+	}
+}
+
+func testHandOverRestoresEveryField(t *testing.T, pending, answered string, afterSteps [][2]string) {
 	h := newDupHolder()
 	t.Cleanup(h.closeAll)
 	old := startServer(t, defaultSettings(), func(s *Server) { s.SetHolder(h) })
@@ -110,10 +128,19 @@ func TestHandOverRestoresEveryField(t *testing.T) {
 	if got := readN(t, c, 7); got != "HELLO W" {
 		t.Fatalf("before: got %q", got)
 	}
-	// A cut two-byte character: its first byte is held, unanswered.
-	mustWrite(t, c, "\xc3")
-	if !poll(5*time.Second, func() bool { info, _ := old.srv.Registry().Get(1); return info.BytesIn == 8 }) {
-		t.Fatal("the server never read the held byte")
+	mustWrite(t, c, pending)
+	if answered != "" {
+		if got := readN(t, c, len(answered)); got != answered {
+			t.Fatalf("before: got %q, want %q", got, answered)
+		}
+	}
+	wantIn, wantOut := uint64(7+len(pending)), uint64(7+len(answered))
+	// The counters move just after the read and the write they count.
+	if !poll(5*time.Second, func() bool {
+		info, _ := old.srv.Registry().Get(1)
+		return info.BytesIn == wantIn && info.BytesOut == wantOut
+	}) {
+		t.Fatal("the server never read the pending bytes")
 	}
 	before, _ := old.srv.Registry().Get(1)
 
@@ -124,7 +151,7 @@ func TestHandOverRestoresEveryField(t *testing.T) {
 		t.Fatalf("HandOver = %d conns, %v; want 1, nil", len(handed), err)
 	}
 	got := handed[0]
-	if got.ID != 1 || got.BytesIn != 8 || got.BytesOut != 7 || !got.ConnectedAt.Equal(before.ConnectedAt) ||
+	if got.ID != 1 || got.BytesIn != wantIn || got.BytesOut != wantOut || !got.ConnectedAt.Equal(before.ConnectedAt) ||
 		!got.LastActive.Equal(before.LastActiveAt) || got.Remote != c.LocalAddr().String() || got.Local != c.RemoteAddr().String() {
 		t.Fatalf("handed over %+v, registry had %+v", got, before)
 	}
@@ -148,12 +175,17 @@ func TestHandOverRestoresEveryField(t *testing.T) {
 		!after.ConnectedAt.Equal(before.ConnectedAt) || after.RemoteAddr != before.RemoteAddr {
 		t.Fatalf("restored %+v, want %+v", after, before)
 	}
-	// The held byte's continuation completes the character (é → É), and
-	// the close phrase started before the restart ends it after.
-	mustWrite(t, c, "\xa9 CLOSE SOC")
-	mustWrite(t, c, "KET")
-	if got := readToEOF(t, c); got != "\xc3\x89 " {
-		t.Fatalf("after: got %q, want %q", got, "\xc3\x89 ")
+	for _, step := range afterSteps {
+		mustWrite(t, c, step[0])
+		if got := readN(t, c, len(step[1])); got != step[1] {
+			t.Fatalf("after: sent %q, got %q, want %q", step[0], got, step[1])
+		}
+	}
+	// The phrase's last letters end the connection: nothing of them, or of
+	// what follows, is answered.
+	mustWrite(t, c, "KET and nothing after")
+	if got := readToEOF(t, c); got != "" {
+		t.Fatalf("after the phrase: got %q, want nothing", got)
 	}
 	if next.Stats().Restored.Load() != 1 {
 		t.Fatalf("Restored = %d, want 1", next.Stats().Restored.Load())
