@@ -118,8 +118,14 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 	if got := sb.sh(ctx, 15*time.Second, "printf 'hello package\\n' | chat --addr "+chatAddr); got != "HELLO PACKAGE\n" {
 		t.Errorf("chat round trip printed %q", got)
 	}
+	// The packaged config's 10000, unless the open-file limit cannot hold
+	// that many held clients (each costs chatd, not root, two descriptors;
+	// this machine caps LimitNOFILE at 20000): then chatd lowers it and says so.
 	if st := svc.status(); st.MaxClients != 10000 {
-		t.Errorf("chatctl status: max_clients %d, want the packaged config's 10000", st.MaxClients)
+		journal := sb.must(ctx, 10*time.Second, "journalctl", "--no-pager", "-u", "chatd")
+		if st.MaxClients > 10000 || !strings.Contains(journal, "max_clients lowered to fit the open-file limit") {
+			t.Errorf("chatctl status: max_clients %d, want the packaged config's 10000 (or a lowered one, said in the journal)", st.MaxClients)
+		}
 	}
 	if page := strings.TrimSpace(sb.must(ctx, 30*time.Second, "man", "-w", "chatctl")); page != "/usr/share/man/man8/chatctl.8.gz" {
 		t.Errorf("man -w chatctl = %q", page)
@@ -131,7 +137,8 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 		sb.must(ctx, 10*time.Second, "test", "-s", f)
 	}
 
-	// --- upgrade to a higher version: restarted, the edited config kept
+	// --- upgrade to a higher version: restarted, the edited config kept,
+	// a connected client kept
 	sb.must(ctx, 10*time.Second, "sed", "-i", "s/^max_clients: .*/max_clients: 3/", "/etc/chatd/chatd.yaml")
 	edited := sb.must(ctx, 10*time.Second, "cat", "/etc/chatd/chatd.yaml")
 	sb.must(ctx, 15*time.Second, "systemctl", "reload", "chatd")
@@ -147,9 +154,9 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 	if v := sb.must(ctx, 10*time.Second, "chatd", "version"); v != "chatd 1.0.1\n" {
 		t.Errorf("after the upgrade chatd version = %q", v)
 	}
-	if rest := readToEOF(t, kept); rest != "*** server shutting down\n" {
-		t.Errorf("a client connected across the upgrade read %q, want the shutdown notice", rest)
-	}
+	// postinst restarts the unit: a planned restart, which hands the
+	// clients over to the new binary (see "What survives a restart").
+	svc.echo(kept, "still here after the upgrade")
 	kept.Close()
 	now := svc.show("MainPID", "ActiveState")
 	if now["ActiveState"] != "active" || now["MainPID"] == pid {
