@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/syncbuf"
 	"github.com/chatd/chatd/internal/testbin"
 )
 
@@ -45,7 +46,7 @@ func TestNonRootChatdRemovesItsRuntimeDirectory(t *testing.T) {
 		}
 	}
 	cmd.Env = append(cmd.Env, "TMPDIR="+tmp, "HOME="+tmp)
-	var out syncBuffer
+	var out syncbuf.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

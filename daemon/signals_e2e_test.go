@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,31 +8,13 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/chatd/chatd/internal/syncbuf"
 	"github.com/chatd/chatd/internal/testbin"
 )
-
-// syncBuffer is chatd's output, read while chatd writes it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // countLogged counts the JSON log lines whose msg is msg.
 func countLogged(out, msg string) int {
@@ -95,7 +76,7 @@ func TestSIGHUPBeforeReadyIsAppliedOnceReady(t *testing.T) {
 			}
 			content := fmt.Sprintf("listen: 127.0.0.1:0\nstate_dir: %s\nadmin:\n  socket: %s\nlog:\n  format: json\n",
 				filepath.Join(dir, "state"), filepath.Join(dir, "admin.sock"))
-			var out syncBuffer
+			var out syncbuf.Buffer
 			cmd := exec.Command(testbin.Path(t, "chatd"), "run", "--config", cfg)
 			cmd.Stdout, cmd.Stderr = &out, &out
 			if err := cmd.Start(); err != nil {

@@ -2,7 +2,6 @@ package instance
 
 import (
 	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"net"
@@ -10,7 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,31 +16,15 @@ import (
 
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/logging"
+	"github.com/chatd/chatd/internal/syncbuf"
 )
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // reloadFixture is a started daemon whose config file the test rewrites.
 type reloadFixture struct {
 	d    *Instance
 	file string
 	dir  string
-	logs *syncBuf
+	logs *syncbuf.Buffer
 }
 
 func (f *reloadFixture) write(t *testing.T, extra string) {
@@ -61,7 +43,7 @@ func startForReload(t *testing.T, extra string) *reloadFixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	f := &reloadFixture{dir: dir, file: filepath.Join(dir, "chatd.yaml"), logs: &syncBuf{}}
+	f := &reloadFixture{dir: dir, file: filepath.Join(dir, "chatd.yaml"), logs: &syncbuf.Buffer{}}
 	f.write(t, extra)
 	fs := pflag.NewFlagSet("test", pflag.ContinueOnError)
 	config.AddFlags(fs)
@@ -206,7 +188,7 @@ func TestReloadBeforeStart(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	log, _ := logging.New(&syncBuf{}, "text", "info")
+	log, _ := logging.New(&syncbuf.Buffer{}, "text", "info")
 	d := New(cfg, log)
 	d.SetConfigSource(func() (*config.Config, error) { return config.Load(fs) })
 	os.WriteFile(file, []byte(fmt.Sprintf("state_dir: %s\nmax_clients: 6\n", dir)), 0o600)
@@ -216,7 +198,7 @@ func TestReloadBeforeStart(t *testing.T) {
 }
 
 func TestReloadWithoutSource(t *testing.T) {
-	log, _ := logging.New(&syncBuf{}, "text", "info")
+	log, _ := logging.New(&syncbuf.Buffer{}, "text", "info")
 	cfg := config.Defaults()
 	cfg.StateDir = t.TempDir()
 	d := New(&cfg, log)

@@ -2,7 +2,6 @@ package listen
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/chatd/chatd/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -32,30 +33,13 @@ func lineHandshake(ctx context.Context, c net.Conn) (net.Conn, error) {
 	return c, nil
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newTestListener(t *testing.T, hs Handshake, opt Options) (*HandshakeListener, *syncBuffer) {
+func newTestListener(t *testing.T, hs Handshake, opt Options) (*HandshakeListener, *syncbuf.Buffer) {
 	t.Helper()
 	inner, err := net.Listen("tcp4", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	opt.Log = slog.New(slog.NewTextHandler(logs, nil))
 	l := NewHandshakeListener(inner, hs, opt)
 	t.Cleanup(func() { l.Close() })

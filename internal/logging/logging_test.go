@@ -1,7 +1,6 @@
 package logging
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,25 +11,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/chatd/chatd/internal/syncbuf"
 )
-
-// lockedBuffer is an output tests can read while the writer writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
 
 // stalledWriter blocks every Write until release is closed, like a pipe
 // nobody drains, then writes to buf.
@@ -38,7 +21,7 @@ type stalledWriter struct {
 	release chan struct{}
 	entered chan struct{}
 	once    sync.Once
-	buf     lockedBuffer
+	buf     syncbuf.Buffer
 }
 
 func newStalledWriter() *stalledWriter {
@@ -152,7 +135,7 @@ func TestBrokenOutputCountsEveryLine(t *testing.T) {
 // Close writes out what is queued; with a stuck output it gives up when
 // its context ends instead of hanging the exit.
 func TestCloseFlushesOrGivesUp(t *testing.T) {
-	var out lockedBuffer
+	var out syncbuf.Buffer
 	log, _ := Open(&out, Options{QueueLines: DefaultQueueLines})
 	for i := range 500 {
 		log.Info("line", "i", i)
@@ -197,7 +180,7 @@ func TestOptions(t *testing.T) {
 		{"debug hidden at info", Options{}, true, []string{"msg=hello"}, []string{"msg=hidden"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var out lockedBuffer
+			var out syncbuf.Buffer
 			log, err := Open(&out, tc.opts)
 			if err != nil {
 				t.Fatal(err)
@@ -225,10 +208,10 @@ func TestOptions(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Open(&lockedBuffer{}, Options{Format: "xml"}); err == nil {
+	if _, err := Open(&syncbuf.Buffer{}, Options{Format: "xml"}); err == nil {
 		t.Error("format xml accepted")
 	}
-	if _, err := Open(&lockedBuffer{}, Options{Level: "loud"}); err == nil {
+	if _, err := Open(&syncbuf.Buffer{}, Options{Level: "loud"}); err == nil {
 		t.Error("level loud accepted")
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chatd/chatd/internal/listen"
+	"github.com/chatd/chatd/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -239,23 +239,6 @@ func TestUntrustedPeer(t *testing.T) {
 	}
 }
 
-type logBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // Through the listener: a stalled and a malformed trusted peer cost the
 // others nothing; the malformed one is closed with one log line.
 func TestListenerBadPeersDoNotHurtOthers(t *testing.T) {
@@ -263,7 +246,7 @@ func TestListenerBadPeersDoNotHurtOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &logBuf{}
+	logs := &syncbuf.Buffer{}
 	ln, err := Listen(inner, Config{Trusted: trustLoopback, HeaderTimeout: time.Minute, Log: slog.New(slog.NewTextHandler(logs, nil))})
 	if err != nil {
 		t.Fatal(err)

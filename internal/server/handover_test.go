@@ -15,6 +15,7 @@ import (
 
 	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/registry"
+	"github.com/chatd/chatd/internal/syncbuf"
 )
 
 // dupHolder stands in for fdstore.Holder: it keeps a duplicate of every
@@ -80,7 +81,7 @@ func (h *dupHolder) closeAll() {
 
 func newBareServer(t *testing.T, h ConnHolder) *Server {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	s := New(registry.New(nil), slogTo(logs), defaultSettings())
 	if h != nil {
 		s.SetHolder(h)

@@ -1,17 +1,15 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"io"
 	"log/slog"
 	"net"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/registry"
+	"github.com/chatd/chatd/internal/syncbuf"
 )
 
 func defaultSettings() Settings {
@@ -28,7 +26,7 @@ func defaultSettings() Settings {
 type testServer struct {
 	srv  *Server
 	addr string
-	logs *syncBuffer
+	logs *syncbuf.Buffer
 	done chan error
 }
 
@@ -40,7 +38,7 @@ func startServer(t *testing.T, st Settings, tune ...func(*Server)) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ts := &testServer{srv: New(registry.New(nil), log, st), addr: ln.Addr().String(), logs: logs, done: make(chan error, 1)}
 	for _, f := range tune {
@@ -119,27 +117,6 @@ func mustWrite(t *testing.T, c net.Conn, s string) {
 	if _, err := c.Write([]byte(s)); err != nil {
 		t.Fatalf("write: %v", err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuffer) count(substr string) int {
-	return strings.Count(s.String(), substr)
 }
 
 func ioReadFull(c net.Conn, buf []byte) (int, error) { return io.ReadFull(c, buf) }

@@ -15,6 +15,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chatd/chatd/internal/registry"
+	"github.com/chatd/chatd/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -501,7 +502,7 @@ func TestServerFullRejectionsAreLoggedInSummary(t *testing.T) {
 // The summary comes once per interval while a burst lasts, and after a
 // quiet interval the next rejection is logged on its own again.
 func TestRejectionLogSummarisesEachInterval(t *testing.T) {
-	var buf syncBuffer
+	var buf syncbuf.Buffer
 	r := rejectionLog{logger: slog.New(slog.NewTextHandler(&buf, nil)), every: 50 * time.Millisecond, reason: ReasonServerFull}
 	defer r.flush()
 	lines := func(s string) int { return strings.Count(buf.String(), s) }
@@ -637,7 +638,7 @@ func TestAcceptErrorsAreRetriedAndRateLimited(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln := &flakyListener{Listener: inner, fails: 8}
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	srv := New(registry.New(nil), slogTo(logs), defaultSettings())
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
@@ -655,7 +656,7 @@ func TestAcceptErrorsAreRetriedAndRateLimited(t *testing.T) {
 	}
 	// 8 failures with backoff 5ms..640ms happen within ~1.3s: at most two
 	// log lines, not eight.
-	if n := logs.count("accept failed"); n < 1 || n > 2 {
+	if n := strings.Count(logs.String(), "accept failed"); n < 1 || n > 2 {
 		t.Fatalf("logged %d accept failure lines, want 1 or 2:\n%s", n, logs)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

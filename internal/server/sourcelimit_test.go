@@ -2,6 +2,7 @@ package server
 
 import (
 	"net"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,7 +40,7 @@ func TestPerSourceLimit(t *testing.T) {
 	if n := ts.srv.Stats().SourceRejected.Load(); n != 1 {
 		t.Fatalf("SourceRejected = %d, want 1", n)
 	}
-	if ts.logs.count("reason=source-full") != 1 || ts.logs.count("remote=127.0.0.2") < 1 {
+	if strings.Count(ts.logs.String(), "reason=source-full") != 1 || strings.Count(ts.logs.String(), "remote=127.0.0.2") < 1 {
 		t.Fatalf("want one source-full rejection line naming 127.0.0.2:\n%s", ts.logs.String())
 	}
 	// A place freed by a client that leaves is a place again.

@@ -10,6 +10,7 @@ import (
 	"unsafe"
 
 	"github.com/chatd/chatd/internal/registry"
+	"github.com/chatd/chatd/internal/syncbuf"
 	"github.com/chatd/chatd/internal/tlslisten/tlstest"
 )
 
@@ -28,7 +29,7 @@ func startTLSServer(t *testing.T, st Settings) (*testServer, *tls.Config) {
 		t.Fatal(err)
 	}
 	ln := tls.NewListener(inner, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	ts := &testServer{srv: New(registry.New(nil), slogTo(logs), st), addr: inner.Addr().String(), logs: logs,
 		done: make(chan error, 1)}
 	go func() { ts.done <- ts.srv.Serve(ln) }()

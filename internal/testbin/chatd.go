@@ -2,7 +2,6 @@ package testbin
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,11 +10,11 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/serverproc"
+	"github.com/chatd/chatd/internal/syncbuf"
 )
 
 // Options configure a chatd started by StartChatd.
@@ -191,21 +190,6 @@ func ReadAll(r net.Conn, timeout time.Duration) ([]byte, error) {
 	return io.ReadAll(r)
 }
 
-// LockedBuffer is a bytes.Buffer that a child process's output copier and
-// the test may use at once.
-type LockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *LockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *LockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
+// LockedBuffer is what a child process's output is copied into while the
+// test reads it.
+type LockedBuffer = syncbuf.Buffer

@@ -20,6 +20,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/chatd/chatd/internal/proxyheader"
+	"github.com/chatd/chatd/internal/syncbuf"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -302,7 +303,7 @@ func TestStalledHandshakeTakesNoPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuf
+	var logs syncbuf.Buffer
 	const timeout = 500 * time.Millisecond
 	ln := tlsServer(t, s, Options{HandshakeTimeout: timeout, Log: slog.New(slog.NewTextHandler(&logs, nil))}, 1)
 
@@ -340,23 +341,6 @@ func TestStalledHandshakeTakesNoPlace(t *testing.T) {
 	if !strings.Contains(logs.String(), "TLS handshake failed; connection closed") {
 		t.Errorf("no log line for the stalled handshakes: %q", logs.String())
 	}
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // TLS behind a load balancer that sends a PROXY header first (HAProxy in
