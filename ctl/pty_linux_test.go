@@ -126,9 +126,11 @@ func TestListWatchOnTerminal(t *testing.T) {
 	if code := exitCode(t, cmd); code != 0 {
 		t.Fatalf("exit %d after Ctrl-C, want 0; screen %q", code, screen.String())
 	}
-	if got := screen.String(); !strings.HasSuffix(strings.TrimRight(got, "^C"), leaveScreen) {
-		t.Fatalf("screen not restored at the end: %q", got[max(0, len(got)-80):])
-	}
+	// chatctl has exited, but the copier may not have read its last bytes
+	// off the terminal yet: wait for them.
+	screen.WaitUntil(t, "the screen restored at the end", func(got string) bool {
+		return strings.HasSuffix(strings.TrimRight(got, "^C"), leaveScreen)
+	})
 	text := strings.NewReplacer(enterScreen, "\n", leaveScreen, "\n", clearScreen, "\n", "\r", "").Replace(screen.String())
 	for _, line := range strings.Split(text, "\n") {
 		if len(line) > 60 {

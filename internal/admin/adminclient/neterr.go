@@ -54,7 +54,11 @@ func (c *Client) transportError(err error) error {
 		// net/http has no type for this: the peer answered, but not in HTTP.
 		return &NotAdminAPIError{Socket: c.socket, What: "it did not answer in HTTP"}
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
-		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET):
+		errors.Is(err, syscall.EPIPE), errors.Is(err, syscall.ECONNRESET),
+		// net/http's name (no exported type) for a peer that closed
+		// before its first answer byte, when it saw the close before
+		// the request went out: the same end, seen a moment earlier.
+		strings.Contains(err.Error(), "server closed idle connection"):
 		return fmt.Errorf("cannot reach chatd%s: the connection was closed without an answer (is it chatd's admin socket?)", c.at())
 	}
 	return fmt.Errorf("cannot reach chatd%s: %v", c.at(), neterr.Cause(err))
