@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -12,59 +11,14 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/chatclient/chatdtest"
+	"github.com/chatd/chatd/internal/ptytest"
 	"github.com/chatd/chatd/internal/testbin"
 )
 
-// openPTY opens a pseudo-terminal pair with /dev/ptmx, or skips the test.
-func openPTY(t *testing.T) (master, tty *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Skipf("skipping: no pseudo-terminal can be had here (%v)", err)
-	}
-	var n int
-	err = ptyControl(m, func(fd int) error {
-		if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil { // unlock
-			return err
-		}
-		var err error
-		n, err = unix.IoctlGetInt(fd, unix.TIOCGPTN)
-		return err
-	})
-	if err != nil {
-		m.Close()
-		t.Skipf("skipping: cannot set up a pseudo-terminal (%v)", err)
-	}
-	s, err := os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		m.Close()
-		t.Skipf("skipping: cannot open the pseudo-terminal's device (%v)", err)
-	}
-	if err := ptyControl(s, func(fd int) error {
-		return unix.IoctlSetWinsize(fd, unix.TIOCSWINSZ, &unix.Winsize{Row: 8, Col: 60})
-	}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close(); m.Close() })
-	return m, s
-}
-
-// ptyControl runs fn on f's descriptor without putting it in blocking mode.
-func ptyControl(f *os.File, fn func(fd int) error) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var ferr error
-	if err := rc.Control(func(fd uintptr) { ferr = fn(int(fd)) }); err != nil {
-		return err
-	}
-	return ferr
-}
+// openPTY opens a pseudo-terminal pair of the size these tests expect.
+func openPTY(t *testing.T) (master, tty *os.File) { return ptytest.Open(t, 8, 60) }
 
 // startOnPTY starts chatctl with args on a fresh pseudo-terminal as its
 // controlling terminal, and returns what the screen receives.
