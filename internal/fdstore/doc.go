@@ -49,10 +49,13 @@
 //     asks for a large buffer (SO_SNDBUFFORCE when privileged, otherwise
 //     SO_SNDBUF up to net.core.wmem_max) and, when a shard is still full,
 //     opens another socketpair (a new shard, stored under its own name).
-//   - For an unprivileged user the descriptors in flight count against
-//     RLIMIT_NOFILE (the kernel's too_many_unix_fds rule), on top of the
-//     descriptors the process has open: the unit's LimitNOFILE must hold
-//     both. Root (CAP_SYS_RESOURCE or CAP_SYS_ADMIN) is not limited.
+//   - The descriptors in flight are limited to RLIMIT_NOFILE, counted per
+//     user apart from those the process has open (the kernel's
+//     too_many_unix_fds rule), unless the process has CAP_SYS_RESOURCE or
+//     CAP_SYS_ADMIN (InflightLimited); being root is not enough. A rebuild
+//     (below) has every live connection in flight twice for a moment, in
+//     the old socketpair and the new one: so a limited process holds at
+//     most half its RLIMIT_NOFILE in clients.
 //   - A descriptor in flight cannot be taken out on its own. A connection
 //     that ends stays referenced inside the holder, so its peer would never
 //     see FIN after a plain close(2): always shutdown(2) a held connection

@@ -91,8 +91,8 @@ type Holder struct {
 	closed  bool
 	stats   HolderStats
 
-	// inflightBudget is 3/4 of RLIMIT_NOFILE for an unprivileged user,
-	// 0 for root, whom the kernel does not limit.
+	// inflightBudget is 3/4 of RLIMIT_NOFILE when the kernel limits what
+	// is in flight (InflightLimited), otherwise 0.
 	inflightBudget int
 }
 
@@ -124,7 +124,7 @@ func NewHolder(store *Notifier, opt HolderOptions) (*Holder, error) {
 	}
 	h := &Holder{store: store, opt: opt, live: make(map[uint64]syscall.RawConn)}
 	var lim unix.Rlimit
-	if os.Geteuid() != 0 && unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < 1<<30 {
+	if InflightLimited() && unix.Getrlimit(unix.RLIMIT_NOFILE, &lim) == nil && lim.Cur < 1<<30 {
 		h.inflightBudget = int(lim.Cur) * 3 / 4
 	}
 	h.timer = time.AfterFunc(time.Hour, h.background)

@@ -21,15 +21,23 @@ import (
 	"github.com/chatd/chatd/internal/handover"
 )
 
-// TestMain lets the test binary play a small server that keeps its
+// TestMain lets the test binary play a small server (or, with
+// HOLDER_ROLE=inflight, the probe of TestInflightLimitedAgreesWithTheKernel) that keeps its
 // connections in a holder: started with HOLDER_ROLE=server it listens (or
 // takes the listener and the held connections back from the store), prints
 // what it did, and answers each line with its PID, the connection's ID and
 // the line in capitals.
 func TestMain(m *testing.M) {
-	if os.Getenv("HOLDER_ROLE") == "server" {
+	switch os.Getenv("HOLDER_ROLE") {
+	case "server":
 		if err := holderServer(); err != nil {
 			fmt.Fprintln(os.Stderr, "holder server:", err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	case "inflight":
+		if err := inflightProbe(); err != nil {
+			fmt.Fprintln(os.Stderr, "inflight probe:", err)
 			os.Exit(1)
 		}
 		os.Exit(0)

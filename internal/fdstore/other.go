@@ -32,6 +32,7 @@ func (*Notifier) Close() error                           { return nil }
 func (*Notifier) Store(string, syscall.Conn, bool) error { return errors.ErrUnsupported }
 func (*Notifier) Remove(string) error                    { return errors.ErrUnsupported }
 func ValidName(name string) error                        { return nil }
+func InflightLimited() bool                              { return false }
 
 type HolderOptions struct {
 	BatchInterval  time.Duration

@@ -2,16 +2,19 @@ package instance
 
 import (
 	"log/slog"
-	"os"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chatd/chatd/internal/fdstore"
 )
 
 // socketsHeldTwice is set while the connections are also held in the
-// descriptor store's holder: for a user other than root the kernel counts
-// each duplicate in flight there against RLIMIT_NOFILE too, so every
-// client costs two descriptors.
+// descriptor store's holder. Unless chatd has CAP_SYS_RESOURCE (or
+// CAP_SYS_ADMIN), the kernel limits what it has in flight there to
+// RLIMIT_NOFILE, and a holder rebuild has every live connection in flight
+// twice for a moment: then every client costs two descriptors of the
+// limit (see fdstore.InflightLimited).
 var socketsHeldTwice atomic.Bool
 
 // fdReserve is how many file descriptors chatd keeps for itself beyond one
@@ -32,7 +35,7 @@ func clientsThatFit() int {
 		return 1 << 30
 	}
 	fit := max(1, int(rl.Cur)-fdReserve)
-	if socketsHeldTwice.Load() && os.Geteuid() != 0 {
+	if socketsHeldTwice.Load() && fdstore.InflightLimited() {
 		fit = max(1, fit/2)
 	}
 	return fit

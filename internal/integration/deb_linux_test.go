@@ -119,7 +119,7 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 		t.Errorf("chat round trip printed %q", got)
 	}
 	// The packaged config's 10000, unless the open-file limit cannot hold
-	// that many held clients (each costs chatd, not root, two descriptors;
+	// that many held clients (each costs chatd, without CAP_SYS_RESOURCE, two descriptors;
 	// this machine caps LimitNOFILE at 20000): then chatd lowers it and says so.
 	if st := svc.status(); st.MaxClients != 10000 {
 		journal := sb.must(ctx, 10*time.Second, "journalctl", "--no-pager", "-u", "chatd")
