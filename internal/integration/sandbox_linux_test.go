@@ -81,7 +81,7 @@ exec unshare --pid --fork --kill-child --mount --mount-proc --net --uts --ipc --
 
 // sandbox is a running throwaway systemd.
 type sandbox struct {
-	t       *testing.T
+	t       testing.TB
 	scratch string // overlay upper layers live in a tmpfs mounted here, inside only
 	cmd     *exec.Cmd
 	exited  chan struct{}
@@ -94,7 +94,7 @@ type sandbox struct {
 // bootSandbox starts systemd in new namespaces with overlays on dirs and
 // waits until it is running. Cleanup powers it off and checks nothing is
 // left behind.
-func bootSandbox(t *testing.T, ctx context.Context, dirs []string, env []string) *sandbox {
+func bootSandbox(t testing.TB, ctx context.Context, dirs []string, env []string) *sandbox {
 	t.Helper()
 	systemd := findSystemd()
 	scratch, err := os.MkdirTemp("/dev/shm", "chatd-sandbox.")

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -207,21 +206,7 @@ func TestClientsSurviveCrashRestartAndUpgrade(t *testing.T) {
 	root := requireSandbox(t)
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH: install.sh needs it inside the sandbox")
-	}
-	goEnv := hostGoEnv(t, goBin)
-	env := []string{
-		"PATH=" + filepath.Dir(goBin) + ":/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0",
-		"GOCACHE=" + goEnv["GOCACHE"], "GOMODCACHE=" + goEnv["GOMODCACHE"],
-		"GOFLAGS=-mod=readonly", "GOPROXY=off", "GOTOOLCHAIN=local", "GOTELEMETRY=off",
-		// The checkout may belong to another user than root: let git
-		// describe it (install.sh stamps the version from it).
-		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*",
-	}
-	dirs := overlayDirs("/etc", "/usr/local", "/var", "/tmp", "/root", goEnv["GOCACHE"], goEnv["GOMODCACHE"], root)
+	env, dirs := installEnv(t, root)
 	sb := bootSandbox(t, ctx, dirs, env)
 	svc := &chatdService{t: t, sb: sb, ctx: ctx}
 	install := filepath.Join(root, "install.sh")

@@ -34,21 +34,7 @@ func TestSystemdService(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
 	defer cancel()
 
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH: install.sh needs it inside the sandbox")
-	}
-	goEnv := hostGoEnv(t, goBin)
-	env := []string{
-		"PATH=" + filepath.Dir(goBin) + ":/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0",
-		"GOCACHE=" + goEnv["GOCACHE"], "GOMODCACHE=" + goEnv["GOMODCACHE"],
-		// Everything needed is in the module cache: no network in there.
-		"GOFLAGS=-mod=readonly", "GOPROXY=off", "GOTOOLCHAIN=local", "GOTELEMETRY=off",
-	}
-	// Every place install.sh, go build, useradd and systemd may write.
-	dirs := overlayDirs("/etc", "/usr/local", "/var", "/tmp", "/root",
-		goEnv["GOCACHE"], goEnv["GOMODCACHE"], root)
+	env, dirs := installEnv(t, root)
 
 	sentinel, err := os.CreateTemp("", "chatd-sandbox-sentinel-")
 	if err != nil {
@@ -265,7 +251,7 @@ func TestSystemdService(t *testing.T) {
 
 // requireSandbox skips unless a throwaway systemd can be booted here, and
 // returns the module root.
-func requireSandbox(t *testing.T) string {
+func requireSandbox(t testing.TB) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("boots a throwaway systemd and builds chatd inside it; skipped with -short")
@@ -296,7 +282,32 @@ func requireSandbox(t *testing.T) string {
 	return root
 }
 
-func hostGoEnv(t *testing.T, goBin string) map[string]string {
+// installEnv returns the environment in which install.sh runs inside the
+// sandbox, and every directory it, go build, useradd and systemd may write
+// (each becomes an overlay there, so the host stays untouched). Everything
+// go build needs is in the host's module cache: there is no network in
+// there.
+func installEnv(t testing.TB, root string) (env, dirs []string) {
+	t.Helper()
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH: install.sh needs it inside the sandbox")
+	}
+	goEnv := hostGoEnv(t, goBin)
+	env = []string{
+		"PATH=" + filepath.Dir(goBin) + ":/usr/local/go/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0",
+		"GOCACHE=" + goEnv["GOCACHE"], "GOMODCACHE=" + goEnv["GOMODCACHE"],
+		"GOFLAGS=-mod=readonly", "GOPROXY=off", "GOTOOLCHAIN=local", "GOTELEMETRY=off",
+		// The checkout may belong to another user than root: let git
+		// describe it (install.sh stamps the version from it).
+		"GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=safe.directory", "GIT_CONFIG_VALUE_0=*",
+	}
+	dirs = overlayDirs("/etc", "/usr/local", "/var", "/tmp", "/root", goEnv["GOCACHE"], goEnv["GOMODCACHE"], root)
+	return env, dirs
+}
+
+func hostGoEnv(t testing.TB, goBin string) map[string]string {
 	t.Helper()
 	out, err := exec.Command(goBin, "env", "GOCACHE", "GOMODCACHE").Output()
 	if err != nil {
@@ -311,7 +322,7 @@ func hostGoEnv(t *testing.T, goBin string) map[string]string {
 
 // chatdService is the installed chatd as the test sees it.
 type chatdService struct {
-	t   *testing.T
+	t   testing.TB
 	sb  *sandbox
 	ctx context.Context
 }
