@@ -5,16 +5,14 @@ import (
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/chatd/chatd/internal/fdstore"
 )
 
-// socketsHeldTwice is set while the connections are also held in the
-// descriptor store's holder. Unless chatd has CAP_SYS_RESOURCE (or
-// CAP_SYS_ADMIN), the kernel limits what it has in flight there to
-// RLIMIT_NOFILE, and a holder rebuild has every live connection in flight
-// twice for a moment: then every client costs two descriptors of the
-// limit (see fdstore.InflightLimited).
+// socketsHeldTwice is set when the connections are also held in the
+// descriptor store's holder and the kernel limits what is in flight there
+// to RLIMIT_NOFILE (fdstore.InflightLimited: chatd has neither
+// CAP_SYS_RESOURCE nor CAP_SYS_ADMIN, as in its unit even as root). A
+// holder rebuild has every live connection in flight twice for a moment,
+// so then every client costs two descriptors of the limit.
 var socketsHeldTwice atomic.Bool
 
 // fdReserve is how many file descriptors chatd keeps for itself beyond one
@@ -35,7 +33,7 @@ func clientsThatFit() int {
 		return 1 << 30
 	}
 	fit := max(1, int(rl.Cur)-fdReserve)
-	if socketsHeldTwice.Load() && fdstore.InflightLimited() {
+	if socketsHeldTwice.Load() {
 		fit = max(1, fit/2)
 	}
 	return fit

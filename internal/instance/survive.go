@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
-	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -115,7 +114,7 @@ func (d *Instance) setUpSurvival() {
 	}
 	s.store, s.holder = store, holder
 	d.srv.SetHolder(holder)
-	if os.Geteuid() != 0 {
+	if fdstore.InflightLimited() {
 		// Each held client now costs two descriptors (see limits.go).
 		socketsHeldTwice.Store(true)
 		warnIfMaxClientsLowered(d.log.Logger, d.cfg.MaxClients)
