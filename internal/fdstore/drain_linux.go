@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -143,4 +144,40 @@ func parseIDs(b []byte, nfds int) ([]uint64, error) {
 		ids[i] = binary.LittleEndian.Uint64(b[8*i:])
 	}
 	return ids, nil
+}
+
+// HoldsConns reports whether a holder shard among fs has connections
+// queued in it (live or ended: only draining tells them apart), without
+// taking anything.
+func (fs *Files) HoldsConns() bool {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	for _, f := range fs.files {
+		if strings.HasPrefix(f.Name(), HolderPrefix) && queued(f) {
+			return true
+		}
+	}
+	return false
+}
+
+// queued peeks at a shard's first message. Without a control buffer: a
+// peek with one would put duplicates of the descriptors in this process.
+// Every message carries the IDs of its descriptors, so it has data; a
+// shard whose writer is gone reads 0 when it is empty.
+func queued(f *os.File) bool {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	rc.Control(func(fd uintptr) {
+		var b [1]byte
+		for {
+			n, _, _, _, err = unix.Recvmsg(int(fd), b[:], nil, unix.MSG_PEEK|unix.MSG_DONTWAIT)
+			if err != unix.EINTR {
+				return
+			}
+		}
+	})
+	return err == nil && n > 0
 }

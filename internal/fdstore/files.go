@@ -20,6 +20,9 @@ const (
 	StateName = "state"
 	// HolderPrefix starts the name of every holder shard ("conns.<gen>.<n>").
 	HolderPrefix = "conns."
+	// ConfigPrefix starts the name of the config kept for a start after a
+	// crash (a memfd, "config.<time>"); briefly two during a replacement.
+	ConfigPrefix = "config."
 )
 
 // Files is a set of named descriptors handed to this process, from which the

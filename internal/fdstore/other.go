@@ -33,6 +33,7 @@ func (*Notifier) Store(string, syscall.Conn, bool) error { return errors.ErrUnsu
 func (*Notifier) Remove(string) error                    { return errors.ErrUnsupported }
 func ValidName(name string) error                        { return nil }
 func InflightLimited() bool                              { return false }
+func (*Files) HoldsConns() bool                          { return false }
 
 type HolderOptions struct {
 	BatchInterval  time.Duration

@@ -17,6 +17,12 @@ type Inheritance struct {
 	state    *handover.State // nil: none, or unreadable (stateErr)
 	problems []handover.Problem
 	stateErr error
+	// kept is the config the previous process kept in the store (see
+	// keepConfig), the newest if two; keptNames are their entries.
+	kept      *handover.State
+	keptNames []string
+	// holdsConns: a holder shard came with connections queued in it.
+	holdsConns bool
 }
 
 // Inherit takes what the previous process left. chatd calls it once,
@@ -39,6 +45,16 @@ func newInheritance(files *fdstore.Files) *Inheritance {
 	if f := files.Take(fdstore.StateName); f != nil {
 		in.state, in.problems, in.stateErr = handover.ReadFile(f)
 	}
+	for _, f := range files.TakePrefix(fdstore.ConfigPrefix) {
+		in.keptNames = append(in.keptNames, f.Name())
+		// Unreadable: as if none was kept (the error, if it matters,
+		// is the config file's own).
+		if st, _, err := handover.ReadFile(f); err == nil && len(st.Config) > 0 &&
+			(in.kept == nil || st.WrittenAt.After(in.kept.WrittenAt)) {
+			in.kept = st
+		}
+	}
+	in.holdsConns = files.HoldsConns()
 	return in
 }
 
@@ -48,17 +64,29 @@ func (in *Inheritance) handedOverClients() bool {
 	return in != nil && in.state != nil && len(in.state.Conns) > 0
 }
 
-// ConfigOrLastGood loads the config. When that fails and the previous
-// process handed clients over with its config, a restart onto a broken
-// config must not become an outage: it returns that last good config and,
-// as broken, why the one on disk was refused. Without handed-over clients
-// (a first start) the error stands, as always.
+// ConfigOrLastGood loads the config. When that fails while clients are
+// held for this process, a restart onto a broken config must not become an
+// outage: it returns the last good config, and, as broken, why the one on
+// disk was refused. The last good config is the one a planned restart
+// handed over with its clients, or after a crash the one the previous
+// process kept in the store beside the held connections. With no clients
+// held (a first start, a start after a stop) the error stands, as always.
 func (in *Inheritance) ConfigOrLastGood(load func() (*config.Config, error)) (cfg *config.Config, broken, err error) {
 	cfg, err = load()
-	if err == nil || !in.handedOverClients() || len(in.state.Config) == 0 {
+	if err == nil {
+		return cfg, nil, nil
+	}
+	var doc []byte
+	var from string
+	switch {
+	case in.handedOverClients() && len(in.state.Config) > 0:
+		doc, from = in.state.Config, "the last good config (handed over by chatd "+in.state.Version+")"
+	case in.holdsConns && in.kept != nil:
+		doc, from = in.kept.Config, "the last good config (kept by chatd "+in.kept.Version+" before it ended)"
+	default:
 		return cfg, nil, err
 	}
-	last, lerr := config.FromDocument(in.state.Config, "the last good config (handed over by chatd "+in.state.Version+")")
+	last, lerr := config.FromDocument(doc, from)
 	if lerr != nil {
 		return nil, nil, errors.Join(err, lerr)
 	}

@@ -104,6 +104,7 @@ func (d *Instance) Start() error {
 		return err
 	}
 	d.takeBack()
+	d.keepConfig()
 	d.serveListeners(set)
 	d.log.Info("chatd started", "listen", ln.Addr().String(), "listeners", listenerNames(set),
 		"max_clients", d.srv.Settings().MaxClients, "pid", os.Getpid(), "config", configName(d.cfg.File))

@@ -86,6 +86,7 @@ func (d *Instance) applyReload(load func() (*config.Config, error)) (ReloadResul
 	d.mu.Lock()
 	d.cfg = merged
 	d.mu.Unlock()
+	d.keepConfig()
 
 	d.log.Info("configuration reloaded", "config", merged.Origin,
 		"applied", listOrNone(changes.Live), "max_clients", d.srv.Settings().MaxClients)

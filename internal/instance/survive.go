@@ -50,6 +50,9 @@ type survival struct {
 
 	mu       sync.Mutex
 	degraded string // why the config in force is not the one on disk, or ""
+	// configNames are the store entries of the kept config (keepConfig):
+	// the inherited ones until this process has stored its own.
+	configNames []string
 }
 
 // SurvivalStats are the restart-survival figures for status and metrics.
@@ -87,6 +90,8 @@ func (d *Instance) setUpSurvival() {
 	if s.inh == nil {
 		s.inh = Inherit()
 	}
+	// Replaced by this process's own, or removed (keepConfig).
+	s.configNames = s.inh.keptNames
 	if s.plannedRestart == nil {
 		s.plannedRestart = handover.PlannedRestart
 	}
@@ -432,6 +437,7 @@ func (d *Instance) discardHeld() {
 	if err := s.holder.Discard(); err != nil {
 		d.log.Warn("cannot empty the descriptor store", "err", err.Error())
 	}
+	d.forgetConfig()
 	for _, name := range s.listenerNames {
 		s.store.Remove(name)
 	}

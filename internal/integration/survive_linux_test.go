@@ -198,7 +198,8 @@ func (s *chatdService) waitBack(oldPID string, t0 time.Time) time.Duration {
 
 // Clients connected to the installed chatd stay connected, keep their IDs
 // and are answered byte for byte through five kill -9, three systemctl
-// restart and an install.sh upgrade to a rebuilt binary with another
+// restart, a chatctl restart, a restart and a kill -9 onto a broken config
+// file, and an install.sh upgrade to a rebuilt binary with another
 // version, while a prober connects every 20 ms and is never refused.
 // Nothing is lost across the planned restarts; what the crashes cost is
 // measured and reported. Then systemctl stop tells every client.
@@ -309,6 +310,39 @@ func TestClientsSurviveCrashRestartAndUpgrade(t *testing.T) {
 	settle()
 	t.Logf("chatctl restart: back in %s", restartBack[len(restartBack)-1])
 	phase.Store(phaseSteady)
+
+	// A typo in the config file, then a restart and a crash before it is
+	// fixed: chatd serves on with the last good config (handed over by
+	// the restart, then kept in the store through the crash) and says so;
+	// fixed and restarted, it is itself again.
+	sb.sh(ctx, 10*time.Second, `cp /etc/chatd/chatd.yaml /root/chatd.yaml.good && sed -i 's/^max_clients:.*/max_clients: lots/' /etc/chatd/chatd.yaml`)
+	for _, event := range []string{"systemctl restart", "kill -9"} {
+		old := svc.show("MainPID")["MainPID"]
+		t0 := time.Now()
+		if event == "kill -9" {
+			phase.Store(phaseCrash)
+			sb.must(ctx, 10*time.Second, "kill", "-9", old)
+		} else {
+			phase.Store(phasePlanned)
+			sb.must(ctx, 60*time.Second, "systemctl", "restart", "chatd")
+		}
+		svc.waitBack(old, t0)
+		settle()
+		phase.Store(phaseSteady)
+		if deg := svc.status().Survival.Degraded; !strings.Contains(deg, "lots") {
+			t.Errorf("%s onto a broken config: chatctl status says degraded %q, want the config error", event, deg)
+		}
+	}
+	sb.sh(ctx, 10*time.Second, `cp /root/chatd.yaml.good /etc/chatd/chatd.yaml`)
+	old = svc.show("MainPID")["MainPID"]
+	phase.Store(phasePlanned)
+	sb.must(ctx, 60*time.Second, "systemctl", "restart", "chatd")
+	svc.waitBack(old, time.Now())
+	settle()
+	phase.Store(phaseSteady)
+	if deg := svc.status().Survival.Degraded; deg != "" {
+		t.Errorf("after the config was fixed and chatd restarted, chatctl status still says degraded %q", deg)
+	}
 
 	// An upgrade to a rebuilt binary with another version string.
 	// install.sh stamps `git describe`; a longer hash abbreviation

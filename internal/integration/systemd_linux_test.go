@@ -344,7 +344,8 @@ type status struct {
 	MaxClients       int `json:"max_clients"`
 	ClientsConnected int `json:"clients_connected"`
 	Survival         struct {
-		Held int `json:"held"`
+		Held     int    `json:"held"`
+		Degraded string `json:"degraded"`
 	} `json:"restart_survival"`
 }
 
