@@ -21,8 +21,6 @@ type Inheritance struct {
 	// keepConfig), the newest if two; keptNames are their entries.
 	kept      *handover.State
 	keptNames []string
-	// holdsConns: a holder shard came with connections queued in it.
-	holdsConns bool
 }
 
 // Inherit takes what the previous process left. chatd calls it once,
@@ -54,7 +52,6 @@ func newInheritance(files *fdstore.Files) *Inheritance {
 			in.kept = st
 		}
 	}
-	in.holdsConns = files.HoldsConns()
 	return in
 }
 
@@ -81,7 +78,7 @@ func (in *Inheritance) ConfigOrLastGood(load func() (*config.Config, error)) (cf
 	switch {
 	case in.handedOverClients() && len(in.state.Config) > 0:
 		doc, from = in.state.Config, "the last good config (handed over by chatd "+in.state.Version+")"
-	case in.holdsConns && in.kept != nil:
+	case in.kept != nil && in.files.HoldsConns():
 		doc, from = in.kept.Config, "the last good config (kept by chatd "+in.kept.Version+" before it ended)"
 	default:
 		return cfg, nil, err

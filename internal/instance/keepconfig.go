@@ -20,11 +20,7 @@ func (d *Instance) keepConfig() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.store == nil {
-		// Survival is off: nothing may stay in the store.
-		for _, name := range s.configNames {
-			d.removeFromStore(name)
-		}
-		s.configNames = nil
+		d.removeKeptConfigs() // survival is off: nothing may stay in the store
 		return
 	}
 	doc := d.lastGoodConfig()
@@ -44,19 +40,21 @@ func (d *Instance) keepConfig() {
 			"err", err.Error())
 		return
 	}
-	for _, old := range s.configNames {
-		d.removeFromStore(old)
-	}
+	d.removeKeptConfigs()
 	s.configNames = []string{name}
 }
 
 // forgetConfig removes the kept config from the store (a stop).
 func (d *Instance) forgetConfig() {
-	s := &d.surv
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, name := range s.configNames {
+	d.surv.mu.Lock()
+	defer d.surv.mu.Unlock()
+	d.removeKeptConfigs()
+}
+
+// removeKeptConfigs removes the entries in configNames; surv.mu is held.
+func (d *Instance) removeKeptConfigs() {
+	for _, name := range d.surv.configNames {
 		d.removeFromStore(name)
 	}
-	s.configNames = nil
+	d.surv.configNames = nil
 }
