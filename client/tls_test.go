@@ -6,63 +6,12 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/chatd/chatd/internal/chatclient/chatdtest"
-	"github.com/chatd/chatd/internal/tlslisten"
 	"github.com/chatd/chatd/internal/tlslisten/tlstest"
 )
-
-// tlsServer serves TLS, asking for a client certificate from clientCA if
-// given, and answers in ASCII capitals until the client ends its input.
-func tlsServer(t *testing.T, ca, clientCA *tlstest.CA) string {
-	t.Helper()
-	dir := t.TempDir()
-	f := ca.IssueFiles(t, dir, "server", 1, false)
-	files := tlslisten.Files{CertFile: f.Cert, KeyFile: f.Key}
-	if clientCA != nil {
-		files.ClientCA = tlstest.WriteFile(t, filepath.Join(dir, "client-ca.pem"), clientCA.PEM)
-	}
-	s, err := tlslisten.NewServer(files)
-	if err != nil {
-		t.Fatal(err)
-	}
-	inner, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := tlslisten.Listen(inner, s, tlslisten.Options{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						c.Write(bytes.ToUpper(buf[:n]))
-					}
-					if err != nil {
-						return
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return inner.Addr().String()
-}
 
 // chat --tls and its flags, in-process.
 func TestTLSFlags(t *testing.T) {
@@ -70,8 +19,8 @@ func TestTLSFlags(t *testing.T) {
 	ca, clientCA := tlstest.NewCA(t, "server CA"), tlstest.NewCA(t, "client CA")
 	caFile := tlstest.WriteFile(t, filepath.Join(dir, "ca.pem"), ca.PEM)
 	client := clientCA.IssueFiles(t, dir, "client", 2, true)
-	addr := tlsServer(t, ca, nil)
-	mtls := tlsServer(t, ca, clientCA)
+	addr := chatdtest.StartTLS(t, ca, nil)
+	mtls := chatdtest.StartTLS(t, ca, clientCA)
 	_, port, _ := net.SplitHostPort(addr)
 	tests := []struct {
 		name       string
@@ -120,7 +69,7 @@ func TestTLSFlags(t *testing.T) {
 func TestE2ETLS(t *testing.T) {
 	ca := tlstest.NewCA(t, "server CA")
 	caFile := tlstest.WriteFile(t, filepath.Join(t.TempDir(), "ca.pem"), ca.PEM)
-	addr := tlsServer(t, ca, nil)
+	addr := chatdtest.StartTLS(t, ca, nil)
 	tests := []struct {
 		name       string
 		args       []string

@@ -1,71 +1,23 @@
 package chatclient_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/tls"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/chatd/chatd/internal/chatclient"
 	"github.com/chatd/chatd/internal/chatclient/chatdtest"
 	"github.com/chatd/chatd/internal/tlsclient"
-	"github.com/chatd/chatd/internal/tlslisten"
 	"github.com/chatd/chatd/internal/tlslisten/tlstest"
 )
-
-// tlsUpperServer serves TLS with a certificate from ca and answers each
-// read in ASCII capitals until the client ends its input, then closes.
-func tlsUpperServer(t *testing.T, ca *tlstest.CA) string {
-	t.Helper()
-	f := ca.IssueFiles(t, t.TempDir(), "server", 1, false)
-	s, err := tlslisten.NewServer(tlslisten.Files{CertFile: f.Cert, KeyFile: f.Key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	inner, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln := tlslisten.Listen(inner, s, tlslisten.Options{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				defer c.Close()
-				buf := make([]byte, 4096)
-				for {
-					n, err := c.Read(buf)
-					if n > 0 {
-						c.Write(bytes.ToUpper(buf[:n]))
-					}
-					if err != nil {
-						return // io.EOF: the client's close_notify
-					}
-				}
-			}()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); wg.Wait() })
-	return inner.Addr().String()
-}
 
 // Over TLS the session behaves as over TCP: answers come back, the end of
 // input reaches the server (as close_notify), and the session ends with
 // exit 0 when the server closes. Verification is on by default.
 func TestTLSSession(t *testing.T) {
 	ca := tlstest.NewCA(t, "test CA")
-	addr := tlsUpperServer(t, ca)
+	addr := chatdtest.StartTLS(t, ca, nil)
 	run := func(cfg *tls.Config, input string) (int, string, string) {
 		var out, errb chatdtest.Buffer
 		code := chatclient.Run(context.Background(), chatclient.Options{

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -17,6 +16,7 @@ import (
 
 	"github.com/chatd/chatd/internal/proxyheader"
 	"github.com/chatd/chatd/internal/proxyheader/haproxytest"
+	"github.com/chatd/chatd/internal/testbin"
 	"github.com/chatd/chatd/internal/tlslisten/tlstest"
 )
 
@@ -52,13 +52,7 @@ func whoServer(t *testing.T, ln net.Listener) {
 // TLS listener.
 func TestTLSThroughHAProxy(t *testing.T) {
 	haproxytest.Path(t)
-	openssl, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("openssl not installed (.ci/run installs it)")
-		}
-		t.Skip("openssl not installed")
-	}
+	openssl := testbin.Tool(t, "openssl")
 	ca := tlstest.NewCA(t, "test CA")
 	trusted, _ := proxyheader.ParseTrusted([]string{"127.0.0.1"})
 	set, err := Open(context.Background(), Spec{

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/tls"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -51,18 +50,6 @@ func (d *tlsChatd) clientConfig() *tls.Config {
 	return &tls.Config{RootCAs: d.ca.Pool(), ServerName: "127.0.0.1"}
 }
 
-func opensslPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("openssl not installed (.ci/run installs it)")
-		}
-		t.Skip("openssl not installed")
-	}
-	return p
-}
-
 // Debian's openssl s_client and the chat client, each verifying chatd's
 // certificate, see the same chat as over plain TCP: answers in capitals,
 // and the close phrase ends the connection (s_client exits when chatd
@@ -71,7 +58,7 @@ func TestTLSWithOpenSSLAndChat(t *testing.T) {
 	d := startTLSChatd(t, "")
 	for _, version := range []string{"-tls1_2", "-tls1_3"} {
 		t.Run("openssl s_client "+version, func(t *testing.T) {
-			cmd := exec.Command(opensslPath(t), "s_client", "-connect", d.tlsAddr, "-CAfile", d.caFile,
+			cmd := exec.Command(testbin.Tool(t, "openssl"), "s_client", "-connect", d.tlsAddr, "-CAfile", d.caFile,
 				"-verify_return_error", "-verify_ip", "127.0.0.1", "-quiet", version)
 			cmd.Stdin = strings.NewReader("hello über tls\nCLOSE SOCKET")
 			var out, errOut bytes.Buffer

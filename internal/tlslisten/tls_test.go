@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/chatd/chatd/internal/proxyheader"
 	"github.com/chatd/chatd/internal/syncbuf"
+	"github.com/chatd/chatd/internal/testbin"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -58,24 +58,12 @@ func TestVersions(t *testing.T) {
 	}
 }
 
-func opensslPath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("openssl")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("openssl not installed (.ci/run installs it)")
-		}
-		t.Skip("openssl not installed")
-	}
-	return p
-}
-
 // sClient runs openssl s_client against addr with a line on stdin and
 // returns its output; -ign_eof keeps it until the server closes.
 func sClient(t *testing.T, addr string, args ...string) (string, error) {
 	t.Helper()
 	args = append([]string{"s_client", "-connect", addr, "-ign_eof", "-verify_return_error"}, args...)
-	cmd := exec.Command(opensslPath(t), args...)
+	cmd := exec.Command(testbin.Tool(t, "openssl"), args...)
 	cmd.Stdin = strings.NewReader("hello from openssl\n")
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -126,7 +114,7 @@ func closeAfterOneLine(t *testing.T, ln net.Listener) {
 // the test's CA by name; and with a client CA, with and without a client
 // certificate.
 func TestOpenSSLClient(t *testing.T) {
-	opensslPath(t)
+	testbin.Tool(t, "openssl")
 	dir := t.TempDir()
 	c := newCA(t, "test CA")
 	files := serverFiles(t, dir, c, 7)

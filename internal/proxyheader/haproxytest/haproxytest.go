@@ -13,6 +13,8 @@ import (
 	"testing"
 	"text/template"
 	"time"
+
+	"github.com/chatd/chatd/internal/testbin"
 )
 
 // Config is the tested HAProxy configuration, as a text/template with
@@ -27,14 +29,7 @@ var tmpl = template.Must(template.New("haproxy.cfg").Parse(Config))
 // fails the test; elsewhere the test is skipped.
 func Path(t testing.TB) string {
 	t.Helper()
-	p, err := exec.LookPath("haproxy")
-	if err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatal("haproxy not installed (.ci/run installs it)")
-		}
-		t.Skip("haproxy not installed")
-	}
-	return p
+	return testbin.Tool(t, "haproxy")
 }
 
 // Start runs haproxy in the foreground on a free loopback port, balancing
