@@ -195,7 +195,7 @@ func TestHostErrorsOverSSH(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			for _, cmd := range [][]string{{"list"}, {"status"}} {
+			for _, cmd := range [][]string{{"list"}, {"status"}, {"reload"}, {"restart"}} {
 				r := f.net.ctl(t, nil, "", append([]string{"--host", tt.host}, cmd...)...)
 				t.Logf("%s: %s", cmd[0], r.stderr)
 				if r.code != 1 || !strings.HasPrefix(r.stderr, tt.want) || strings.Count(r.stderr, "\n") != 1 || r.stdout != "" {

@@ -22,13 +22,14 @@ Settings read only at start (listen, admin.*, state_dir) take effect.`,
 	}
 	out := addOutputFlag(cmd, "text", "json")
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		c, err := a.client()
+		t, err := a.oneTarget("restart")
 		if err != nil {
 			return err
 		}
-		res, err := c.Restart(cmd.Context())
+		defer t.client.Close()
+		res, err := t.client.Restart(cmd.Context())
 		if err != nil {
-			return err
+			return t.explain(err)
 		}
 		if out.value == "json" {
 			return printJSON(cmd.OutOrStdout(), res)
