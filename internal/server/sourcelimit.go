@@ -21,11 +21,12 @@ import (
 // goroutine that sends the source-full notice and closes it, and holds
 // none of the server's places.
 func (s *Server) admitSource(nc net.Conn, st *Settings) bool {
-	if _, ok := s.sources.Acquire(nc.RemoteAddr()); ok {
+	src, ok := s.sources.Acquire(nc.RemoteAddr())
+	if ok {
 		return true
 	}
 	s.stats.SourceRejected.Add(1)
-	s.sourceRejectLg.note(sourcelimit.SourceOf(nc.RemoteAddr()).String())
+	s.sourceRejectLg.note(src.String())
 	go func() {
 		defer s.wg.Done()
 		s.reject(nc, st.SourceFullNotice)
