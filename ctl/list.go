@@ -111,7 +111,11 @@ func printHostClients(w io.Writer, res []hostResult[adminapi.ClientList], format
 			if r.err != nil {
 				byHost[r.host] = hostClients{Error: r.err.Error()}
 			} else {
-				byHost[r.host] = hostClients{Clients: append([]adminapi.Client{}, r.value.Clients...)}
+				cl := r.value.Clients
+				if cl == nil {
+					cl = []adminapi.Client{} // [] in JSON, not null
+				}
+				byHost[r.host] = hostClients{Clients: cl}
 			}
 		}
 		return printJSON(w, byHost)
