@@ -86,7 +86,9 @@ func (d *Instance) applyReload(load func() (*config.Config, error)) (ReloadResul
 	d.mu.Lock()
 	d.cfg = merged
 	d.mu.Unlock()
-	d.keepConfig()
+	if len(changes.Live) > 0 { // what runs changed: so does the kept config
+		d.keepConfig()
+	}
 
 	d.log.Info("configuration reloaded", "config", merged.Origin,
 		"applied", listOrNone(changes.Live), "max_clients", d.srv.Settings().MaxClients)
