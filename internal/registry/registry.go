@@ -379,10 +379,6 @@ func (r *Registry) Each(f func(*Client)) {
 	}
 }
 
-// Kicker returns the connection behind the client, for the server's own
-// use (shutdown).
-func (c *Client) Kicker() Kicker { return c.conn }
-
 // Restore sets the counters of a client taken over from an earlier chatd
 // process, before it is registered with AddRestored.
 func (c *Client) Restore(in, out uint64, lastActive time.Time) {
