@@ -104,7 +104,8 @@ func open(dir string, block uint64, log *slog.Logger, save func(string, uint64) 
 	}
 	s := &Source{path: filepath.Join(dir, FileName), block: block, log: log, save: save, retry: true}
 	s.landed = sync.NewCond(&s.mu)
-	if err := os.MkdirAll(dir, 0o750); err == nil {
+	mkErr := os.MkdirAll(dir, 0o750)
+	if mkErr == nil {
 		lock, err := lockfile.LockDir(dir)
 		var held *lockfile.HeldError
 		switch {
@@ -117,7 +118,7 @@ func open(dir string, block uint64, log *slog.Logger, save func(string, uint64) 
 		}
 		s.lock = lock
 	}
-	first, readable := s.load(dir)
+	first, readable := s.load(dir, mkErr)
 	s.next = first
 	if !readable {
 		s.retry = false
@@ -261,8 +262,9 @@ func (s *Source) maybeRetryLocked() {
 
 // load returns the first ID to hand out, and whether the file may be
 // written (false: it exists but cannot be read, and is left alone).
-func (s *Source) load(dir string) (first uint64, writable bool) {
-	if err := os.MkdirAll(dir, 0o750); err != nil {
+// mkErr is why dir could not be created, if it could not.
+func (s *Source) load(dir string, mkErr error) (first uint64, writable bool) {
+	if err := mkErr; err != nil {
 		s.unsaved, s.since, s.problem = true, time.Now(), err.Error()
 		floor := clockFloor()
 		s.log.Error("cannot create the state directory; client IDs start from a clock-derived floor and are kept in memory only",
