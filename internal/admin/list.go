@@ -28,10 +28,7 @@ func (s *Server) listClients(w http.ResponseWriter, r *http.Request) {
 	total := len(infos)
 	infos = selectClients(infos, q, time.Now())
 
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
+	startJSON(w, http.StatusOK)
 	bw := bufio.NewWriterSize(w, 64<<10)
 	bw.WriteString(`{"clients":[`)
 	var one []byte

@@ -14,11 +14,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 		// Only our own API types are encoded here; they always marshal.
 		status, body = http.StatusInternalServerError, []byte(`{"error":"cannot encode the answer"}`)
 	}
+	startJSON(w, status)
+	w.Write(append(body, '\n'))
+}
+
+// startJSON writes the headers of a JSON answer that must not be cached.
+func startJSON(w http.ResponseWriter, status int) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	w.Write(append(body, '\n'))
 }
 
 // writeError sends {"error": msg} with the given status.
