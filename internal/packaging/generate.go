@@ -18,7 +18,7 @@ import (
 // sets them up.
 const (
 	serviceUser = "chatd"
-	stateDir    = "/var/lib/chatd"
+	stateDir    = paths.SystemStateDir
 	unitPath    = "/usr/lib/systemd/system/chatd.service"
 	binDir      = "/usr/bin"
 )

@@ -16,6 +16,10 @@ const SystemConfigFile = "/etc/chatd/chatd.yaml"
 // installed service).
 const SystemAdminSocket = "/run/chatd/admin.sock"
 
+// SystemStateDir is the state directory of a chatd running as root (the
+// installed service).
+const SystemStateDir = "/var/lib/chatd"
+
 // AdminSocket returns the default admin socket path: SystemAdminSocket
 // for root, otherwise $XDG_RUNTIME_DIR/chatd/admin.sock, falling back to a
 // per-user directory under the temp dir.
@@ -38,7 +42,7 @@ func userRuntimeDir() string {
 // ~/.local/state/chatd.
 func StateDir() string {
 	if os.Geteuid() == 0 {
-		return "/var/lib/chatd"
+		return SystemStateDir
 	}
 	if d := os.Getenv("XDG_STATE_HOME"); d != "" && filepath.IsAbs(d) {
 		return filepath.Join(d, "chatd")
