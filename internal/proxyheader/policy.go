@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+
+	"github.com/chatd/chatd/internal/listen"
 )
 
 // Policy is what happens to a connection from a peer that is not trusted.
@@ -80,7 +82,7 @@ func ParseTrusted(list []string) (Trusted, error) {
 // Contains says whether addr (a *net.TCPAddr or anything whose String is
 // host:port) is trusted.
 func (t Trusted) Contains(addr net.Addr) bool {
-	ip, ok := addrIP(addr)
+	ip, ok := listen.AddrIP(addr)
 	if !ok {
 		return false
 	}
@@ -90,26 +92,4 @@ func (t Trusted) Contains(addr net.Addr) bool {
 		}
 	}
 	return false
-}
-
-// addrIP is addr's IP, unmapped and without zone.
-func addrIP(addr net.Addr) (netip.Addr, bool) {
-	var ip netip.Addr
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		var ok bool
-		if ip, ok = netip.AddrFromSlice(a.IP); !ok {
-			return netip.Addr{}, false
-		}
-	default:
-		if addr == nil {
-			return netip.Addr{}, false
-		}
-		ap, err := netip.ParseAddrPort(addr.String())
-		if err != nil {
-			return netip.Addr{}, false
-		}
-		ip = ap.Addr()
-	}
-	return ip.Unmap().WithZone(""), true
 }

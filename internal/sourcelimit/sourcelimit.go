@@ -20,6 +20,8 @@ import (
 	"net/netip"
 	"sync"
 	"sync/atomic"
+
+	"github.com/chatd/chatd/internal/listen"
 )
 
 // Source is the key a connection is counted under; the zero Source is
@@ -39,23 +41,10 @@ func (s Source) String() string {
 
 // SourceOf is the source addr counts under.
 func SourceOf(addr net.Addr) Source {
-	var ip netip.Addr
-	switch a := addr.(type) {
-	case *net.TCPAddr:
-		ip, _ = netip.AddrFromSlice(a.IP)
-	case nil:
-		return Source{}
-	default:
-		ap, err := netip.ParseAddrPort(addr.String())
-		if err != nil {
-			return Source{}
-		}
-		ip = ap.Addr()
-	}
-	if !ip.IsValid() {
+	ip, ok := listen.AddrIP(addr)
+	if !ok {
 		return Source{}
 	}
-	ip = ip.Unmap().WithZone("")
 	if ip.Is6() {
 		p, _ := ip.Prefix(64)
 		ip = p.Addr()
