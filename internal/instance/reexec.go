@@ -17,7 +17,6 @@ import (
 	"github.com/chatd/chatd/internal/chatlisten"
 	"github.com/chatd/chatd/internal/fdstore"
 	"github.com/chatd/chatd/internal/handover"
-	"github.com/chatd/chatd/internal/version"
 )
 
 // Without a service manager to hold them (a foreground `chatd run`,
@@ -77,16 +76,9 @@ func (d *Instance) Restart() error {
 	}
 
 	d.log.Info("chatd restarting in place: handing the clients over to a new image", "clients", d.reg.Len(), "binary", exe)
-	d.stopAdmin()
-	ctx, cancel := context.WithTimeout(context.Background(), max(d.Config().ShutdownGrace, 5*time.Second))
+	ctx, cancel := d.handOverContext()
 	defer cancel()
-	conns, err := d.srv.HandOver(ctx)
-	if err != nil {
-		d.log.Warn("some clients were still busy when the hand-over ran out of time; they were closed", "err", err.Error())
-	}
-	st := &handover.State{Version: version.String(), WrittenAt: time.Now(), HighestID: d.ids.Highest(),
-		Config: d.lastGoodConfig(), Conns: conns}
-	stateFile, err := handover.WriteFile(st)
+	stateFile, err := handover.WriteFile(d.stopForHandOver(ctx))
 	if err != nil {
 		return d.failedReexec(fmt.Errorf("re-exec: %w", err))
 	}

@@ -389,23 +389,11 @@ func (d *Instance) restartPlanned() bool {
 // store beside the sockets for the next process. No client is told.
 func (d *Instance) handOver() error {
 	s := &d.surv
-	grace := d.Config().ShutdownGrace
-	ctx, cancel := context.WithTimeout(context.Background(), max(grace, 5*time.Second))
+	ctx, cancel := d.handOverContext()
 	defer cancel()
 	d.log.Info("chatd restarting: handing the clients over to the next process", "clients", d.reg.Len())
 	d.notifyStopping()
-	d.stopAdmin()
-	conns, err := d.srv.HandOver(ctx)
-	if err != nil {
-		d.log.Warn("some clients were still busy when the hand-over ran out of time; they were closed", "err", err.Error())
-	}
-	st := &handover.State{
-		Version:   version.String(),
-		WrittenAt: time.Now(),
-		HighestID: d.ids.Highest(),
-		Config:    d.lastGoodConfig(),
-		Conns:     conns,
-	}
+	st := d.stopForHandOver(ctx)
 	f, err := handover.WriteFile(st)
 	if err == nil {
 		err = s.store.Store(fdstore.StateName, f, false)
@@ -422,9 +410,28 @@ func (d *Instance) handOver() error {
 	s.store.Close()
 	// Lets go of the state directory's lock: the next process takes it.
 	d.ids.Close()
-	d.log.Info("chatd handed over", "clients", len(conns))
+	d.log.Info("chatd handed over", "clients", len(st.Conns))
 	d.flushLog(ctx)
 	return nil
+}
+
+// handOverContext bounds a hand-over: the shutdown grace, and at least
+// 5 s, for the connections to finish what they were writing.
+func (d *Instance) handOverContext() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), max(d.Config().ShutdownGrace, 5*time.Second))
+}
+
+// stopForHandOver closes the admin API, stops every connection reading
+// and lets it finish its writes, and returns the state the next process
+// (after systemd's restart or a re-exec) serves them on with.
+func (d *Instance) stopForHandOver(ctx context.Context) *handover.State {
+	d.stopAdmin()
+	conns, err := d.srv.HandOver(ctx)
+	if err != nil {
+		d.log.Warn("some clients were still busy when the hand-over ran out of time; they were closed", "err", err.Error())
+	}
+	return &handover.State{Version: version.String(), WrittenAt: time.Now(), HighestID: d.ids.Highest(),
+		Config: d.lastGoodConfig(), Conns: conns}
 }
 
 // discardHeld empties the store at the end of a stop: every client has
