@@ -54,6 +54,9 @@ type TLSSpec struct {
 	Listen           []string
 	Files            tlslisten.Files
 	HandshakeTimeout time.Duration // 0: tlslisten.DefaultHandshakeTimeout
+	// Material, if not nil, is served instead of reading Files: what a
+	// restarted chatd kept of the certificate in force before.
+	Material *tlslisten.Material
 }
 
 // Kind says what a listener serves.
@@ -94,7 +97,12 @@ func Open(ctx context.Context, spec Spec) (*Set, error) {
 			return nil, errors.New("tls: no tls.listen address")
 		}
 		var err error
-		if set.TLS, err = tlslisten.NewServer(spec.TLS.Files); err != nil {
+		if m := spec.TLS.Material; m != nil {
+			set.TLS, err = tlslisten.NewServerFrom(spec.TLS.Files, *m)
+		} else {
+			set.TLS, err = tlslisten.NewServer(spec.TLS.Files)
+		}
+		if err != nil {
 			return nil, err
 		}
 	}

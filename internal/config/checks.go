@@ -73,9 +73,9 @@ func absoluteOrEmpty(v any) error {
 
 // checkTogether checks what no key can check alone: that something
 // listens, that a TLS listener has its certificate (loaded here, so that
-// a certificate chatd cannot use fails the check, not the start), and
-// that the PROXY protocol has peers to trust.
-func checkTogether(c *Config, src sources) error {
+// a certificate chatd cannot use fails the check, not the start; from
+// kept when not nil), and that the PROXY protocol has peers to trust.
+func checkTogether(c *Config, src sources, kept *tlslisten.Material) error {
 	bad := func(key, reason string) error {
 		return &Error{Key: key, Value: fmt.Sprint(field(c, key).Interface()), Source: src.of(key), Reason: reason}
 	}
@@ -89,7 +89,13 @@ func checkTogether(c *Config, src sources) error {
 		case c.TLS.KeyFile == "":
 			return bad("tls.key_file", "must be set when tls.listen is")
 		}
-		if _, err := tlslisten.NewServer(c.TLSFiles()); err != nil {
+		var err error
+		if kept != nil {
+			_, err = tlslisten.NewServerFrom(c.TLSFiles(), *kept)
+		} else {
+			_, err = tlslisten.NewServer(c.TLSFiles())
+		}
+		if err != nil {
 			return bad("tls.cert_file", oneLine(err.Error()))
 		}
 	}

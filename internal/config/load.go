@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/chatd/chatd/internal/paths"
+	"github.com/chatd/chatd/internal/tlslisten"
 )
 
 // EnvPrefix prefixes every environment variable: admin.socket ↔ CHATD_ADMIN_SOCKET.
@@ -48,16 +49,20 @@ func loadOn(fs *pflag.FlagSet, onThisHost bool) (*Config, error) {
 			v.Set(k.name, fs.Lookup(k.flag).Value.String())
 		}
 	}
-	return decodeCheckedOn(v, src, file, skipped, onThisHost)
+	return decodeCheckedOn(v, src, file, skipped, checkOptions{onThisHost: onThisHost})
 }
 
-// decodeChecked decodes and checks what v has read, as Load does.
-func decodeChecked(v *viper.Viper, src sources, file string, skipped []string) (*Config, error) {
-	return decodeCheckedOn(v, src, file, skipped, true)
+// checkOptions say how a config is checked besides the form of its values.
+type checkOptions struct {
+	// onThisHost: with the checks about this machine (hostChecks).
+	onThisHost bool
+	// tls, if not nil, is the TLS material to check instead of reading
+	// the files tls.* names (a kept config, see FromKept).
+	tls *tlslisten.Material
 }
 
-// decodeCheckedOn is decodeChecked, with or without the host checks.
-func decodeCheckedOn(v *viper.Viper, src sources, file string, skipped []string, onThisHost bool) (*Config, error) {
+// decodeCheckedOn decodes and checks what v has read, as Load does.
+func decodeCheckedOn(v *viper.Viper, src sources, file string, skipped []string, opts checkOptions) (*Config, error) {
 	if err := checkKeys(v, src); err != nil {
 		return nil, err
 	}
@@ -71,7 +76,7 @@ func decodeCheckedOn(v *viper.Viper, src sources, file string, skipped []string,
 		return nil, src.decodeError(err)
 	}
 	for _, k := range keys {
-		if k.check == nil || !onThisHost && hostChecks[k.name] {
+		if k.check == nil || !opts.onThisHost && hostChecks[k.name] {
 			continue
 		}
 		val := field(cfg, k.name).Interface()
@@ -79,7 +84,7 @@ func decodeCheckedOn(v *viper.Viper, src sources, file string, skipped []string,
 			return nil, &Error{Key: k.name, Value: fmt.Sprint(val), Source: src.of(k.name), Reason: err.Error()}
 		}
 	}
-	if err := checkTogether(cfg, src); err != nil {
+	if err := checkTogether(cfg, src, opts.tls); err != nil {
 		return nil, err
 	}
 	cfg.File = file

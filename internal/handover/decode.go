@@ -79,6 +79,15 @@ func Decode(data []byte) (*State, []Problem, error) {
 				seen[c.ID] = true
 				st.Conns = append(st.Conns, c)
 			}
+		case kindTLS:
+			if st.TLS != nil {
+				problems = append(problems, Problem{Offset: off, Err: errors.New("second TLS record")})
+				break
+			}
+			st.TLS = decodeTLS(payload)
+			if st.TLS == nil {
+				problems = append(problems, Problem{Offset: off, Err: errors.New("TLS record damaged")})
+			}
 		default: // a kind from a later version: skipped
 		}
 		off = next
@@ -214,4 +223,26 @@ func decodeConn(payload []byte) (Conn, error) {
 		err = errors.New("connection record without an ID")
 	}
 	return c, err
+}
+
+// decodeTLS reads a TLS record; nil if it is not whole.
+func decodeTLS(payload []byte) *TLS {
+	t := &TLS{}
+	err := eachField(payload, func(tag byte, v []byte) error {
+		switch tag {
+		case tagTLSCert:
+			t.Cert = append([]byte(nil), v...)
+		case tagTLSKey:
+			t.Key = append([]byte(nil), v...)
+		case tagTLSClientCA:
+			if len(v) > 0 {
+				t.ClientCA = append([]byte(nil), v...)
+			}
+		}
+		return nil
+	})
+	if err != nil || len(t.Cert) == 0 || len(t.Key) == 0 {
+		return nil
+	}
+	return t
 }

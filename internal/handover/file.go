@@ -8,6 +8,13 @@ import (
 
 // WriteFile encodes st into a new anonymous file (a sealed memfd on Linux)
 // and returns it positioned at the start, ready to be stored or inherited.
+//
+// The file is mode 0600, owned by chatd's user, before anything is
+// written into it: it may carry the TLS private key. It has no name in any
+// directory; it is reached only through a descriptor (this process's, the
+// re-exec'd image's, the service manager's copy in its store) or through
+// /proc/PID/fd, which the kernel opens only for the same user or root
+// (ptrace access) and then checks against that mode.
 func WriteFile(st *State) (*os.File, error) {
 	data, err := Encode(st)
 	if err != nil {
@@ -15,6 +22,10 @@ func WriteFile(st *State) (*os.File, error) {
 	}
 	f, err := anonymousFile()
 	if err != nil {
+		return nil, fmt.Errorf("hand-over file: %w", err)
+	}
+	if err := f.Chmod(0o600); err != nil {
+		f.Close()
 		return nil, fmt.Errorf("hand-over file: %w", err)
 	}
 	if _, err := f.Write(data); err != nil {

@@ -37,7 +37,18 @@ type State struct {
 	// Config is the last good configuration, opaque here, kept so that a
 	// restart onto a broken config can go on with it.
 	Config []byte
-	Conns  []Conn
+	// TLS is what the TLS listeners serve with, as it was read when the
+	// config in force was loaded (nil: no TLS), kept so that a restart
+	// onto certificate files broken meanwhile can go on serving it.
+	TLS   *TLS
+	Conns []Conn
+}
+
+// TLS is the TLS material in force: PEM as read from tls.cert_file,
+// tls.key_file and tls.client_ca. Key is a private key; the file that
+// carries a State is readable by chatd's own user only (see WriteFile).
+type TLS struct {
+	Cert, Key, ClientCA []byte
 }
 
 // Limits that keep a reader's memory bounded whatever it is given.
@@ -46,6 +57,9 @@ const (
 	maxRecordSize   = 1 << 20
 	MaxProtocolSize = 64 << 10
 	maxAddrSize     = 512
+	// MaxTLSSize bounds the TLS material (certificate, key and client CA
+	// together) that a state can carry: one record.
+	MaxTLSSize = maxRecordSize - 3*(1+binary.MaxVarintLen64)
 )
 
 // The file: fileMagic, then records. A record: recordMagic, kind (1 byte),
@@ -63,6 +77,10 @@ const recordHeaderSize = 4 + 1 + 4 + 4
 const (
 	kindHeader byte = 1
 	kindConn   byte = 2
+	// kindTLS, at most one, after the header: a record of its own so that
+	// a reader that predates it skips it whole, and so that its size
+	// (a CA bundle) counts against no other record's limit.
+	kindTLS byte = 3
 )
 
 // Field tags. Never reuse a number; an unknown tag is skipped.
@@ -81,6 +99,9 @@ const (
 	tagBytesIn     byte = 7
 	tagBytesOut    byte = 8
 	tagProtocol    byte = 9
+	tagTLSCert     byte = 1 // tls
+	tagTLSKey      byte = 2
+	tagTLSClientCA byte = 3
 )
 
 // ErrNotHandover means the input is not a hand-over this version can read.
@@ -98,6 +119,15 @@ func Encode(st *State) ([]byte, error) {
 	var err error
 	if out, err = appendRecord(out, kindHeader, hdr); err != nil {
 		return nil, err
+	}
+	if t := st.TLS; t != nil {
+		var f fields
+		f.bytes(tagTLSCert, t.Cert)
+		f.bytes(tagTLSKey, t.Key)
+		f.bytes(tagTLSClientCA, t.ClientCA)
+		if out, err = appendRecord(out, kindTLS, f); err != nil {
+			return nil, fmt.Errorf("TLS material: %w", err)
+		}
 	}
 	for i := range st.Conns {
 		c := &st.Conns[i]

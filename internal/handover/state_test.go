@@ -183,6 +183,11 @@ func FuzzDecode(f *testing.F) {
 	}
 	f.Add(good)
 	f.Add(good[:len(good)/2])
+	withTLS, err := Encode(stateWithTLS())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(withTLS)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, problems, err := Decode(data)
 		if err != nil {
@@ -197,6 +202,9 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("bad connection returned: %+v", c)
 			}
 			seen[c.ID] = true
+		}
+		if st.TLS != nil && (len(st.TLS.Cert) == 0 || len(st.TLS.Key) == 0) {
+			t.Fatalf("TLS material without a certificate or key: %+v", st.TLS)
 		}
 		for _, p := range problems {
 			if p.Err == nil || p.Offset < 0 || p.Offset > len(data) {

@@ -6,6 +6,7 @@ import (
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/fdstore"
 	"github.com/chatd/chatd/internal/handover"
+	"github.com/chatd/chatd/internal/tlslisten"
 )
 
 // Inheritance is what the previous chatd process left this one: the
@@ -21,6 +22,9 @@ type Inheritance struct {
 	// keepConfig), the newest if two; keptNames are their entries.
 	kept      *handover.State
 	keptNames []string
+	// tls is the TLS material of the last good config, when
+	// ConfigOrLastGood went on with one (keptTLS).
+	tls *tlslisten.Material
 }
 
 // Inherit takes what the previous process left. chatd calls it once,
@@ -55,39 +59,56 @@ func newInheritance(files *fdstore.Files) *Inheritance {
 	return in
 }
 
-// handedOverClients reports whether a planned restart handed clients to
-// this process.
-func (in *Inheritance) handedOverClients() bool {
-	return in != nil && in.state != nil && len(in.state.Conns) > 0
-}
-
-// ConfigOrLastGood loads the config. When that fails while clients are
-// held for this process, a restart onto a broken config must not become an
-// outage: it returns the last good config, and, as broken, why the one on
-// disk was refused. The last good config is the one a planned restart
-// handed over with its clients, or after a crash the one the previous
-// process kept in the store beside the held connections. With no clients
-// held (a first start, a start after a stop) the error stands, as always.
+// ConfigOrLastGood loads the config. When that fails (the file, or a file
+// it names: a certificate, its key, the client CA) while this process
+// takes over from a running chatd, a restart onto a broken file must not
+// become an outage: it returns the last good config, and, as broken, why
+// the one on disk was refused. The last good config is the one a planned
+// restart handed over, or after a crash the one the previous process kept
+// in the store beside the held connections; either comes with the TLS
+// material it served with, which the TLS listeners then serve (see
+// keptTLS) instead of the files. With no hand-over and no client held (a
+// first start, a start after a stop) the error stands, as always.
 func (in *Inheritance) ConfigOrLastGood(load func() (*config.Config, error)) (cfg *config.Config, broken, err error) {
 	cfg, err = load()
 	if err == nil {
 		return cfg, nil, nil
 	}
-	var doc []byte
+	var kept *handover.State
 	var from string
 	switch {
-	case in.handedOverClients() && len(in.state.Config) > 0:
-		doc, from = in.state.Config, "the last good config (handed over by chatd "+in.state.Version+")"
-	case in.kept != nil && in.files.HoldsConns():
-		doc, from = in.kept.Config, "the last good config (kept by chatd "+in.kept.Version+" before it ended)"
+	case in != nil && in.state != nil && len(in.state.Config) > 0:
+		kept, from = in.state, "the last good config (handed over by chatd "+in.state.Version+")"
+	case in != nil && in.kept != nil && in.files.HoldsConns():
+		kept, from = in.kept, "the last good config (kept by chatd "+in.kept.Version+" before it ended)"
 	default:
 		return cfg, nil, err
 	}
-	last, lerr := config.FromDocument(doc, from)
+	tls := materialOf(kept.TLS)
+	last, lerr := config.FromKept(kept.Config, tls, from)
 	if lerr != nil {
 		return nil, nil, errors.Join(err, lerr)
 	}
+	in.tls = tls
 	return last, err, nil
+}
+
+// materialOf is the TLS material of a hand-over, or nil.
+func materialOf(t *handover.TLS) *tlslisten.Material {
+	if t == nil {
+		return nil
+	}
+	return &tlslisten.Material{Cert: t.Cert, Key: t.Key, ClientCA: t.ClientCA}
+}
+
+// keptTLS is the TLS material that came with the last good config
+// ConfigOrLastGood went on with, or nil: then the TLS listeners load the
+// files the config names.
+func (in *Inheritance) keptTLS() *tlslisten.Material {
+	if in == nil {
+		return nil
+	}
+	return in.tls
 }
 
 // Inherit gives the daemon what the previous process left, and why the
@@ -100,4 +121,14 @@ func (d *Instance) Inherit(in *Inheritance, broken error) {
 		d.surv.degraded = broken.Error()
 		d.surv.mu.Unlock()
 	}
+}
+
+// clearDegraded ends serving on the last good config (a reload loaded the
+// files on disk) and returns why it was, or "" if it was not.
+func (d *Instance) clearDegraded() string {
+	d.surv.mu.Lock()
+	defer d.surv.mu.Unlock()
+	was := d.surv.degraded
+	d.surv.degraded = ""
+	return was
 }

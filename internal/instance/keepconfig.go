@@ -30,7 +30,7 @@ func (d *Instance) keepConfig() {
 	// A new name each time: the new entry is in before the old one goes,
 	// so a crash in between still finds one (the newer wins at start).
 	name := fdstore.ConfigPrefix + strconv.FormatInt(time.Now().UnixNano(), 36)
-	f, err := handover.WriteFile(&handover.State{Version: version.String(), WrittenAt: time.Now(), Config: doc})
+	f, err := handover.WriteFile(&handover.State{Version: version.String(), WrittenAt: time.Now(), Config: doc, TLS: d.tlsInForce()})
 	if err == nil {
 		err = s.store.Store(name, f, false)
 		f.Close()

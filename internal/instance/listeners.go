@@ -8,6 +8,7 @@ import (
 
 	"github.com/chatd/chatd/internal/chatlisten"
 	"github.com/chatd/chatd/internal/config"
+	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/proxyheader"
@@ -24,6 +25,11 @@ func (d *Instance) openListeners(ctx context.Context) (*chatlisten.Set, error) {
 	spec, err := listenSpec(cfg, d.log)
 	if err != nil {
 		return nil, err
+	}
+	if spec.TLS != nil {
+		// Restarted onto broken certificate files: the one in force
+		// before is served until a reload loads good files.
+		spec.TLS.Material = d.surv.inh.keptTLS()
 	}
 	inherited := map[net.Listener]bool{}
 	spec.Inherited = func(kind chatlisten.Kind, i int, addr string) net.Listener {
@@ -85,16 +91,35 @@ func listenerNames(set *chatlisten.Set) string {
 // or files the reload names). A certificate that does not load is refused
 // and the one in force stays; connected clients are never touched, the
 // next handshake uses the new one.
-func (d *Instance) reloadTLS(next *config.Config) error {
+func (d *Instance) reloadTLS(next *config.Config) (loaded bool, err error) {
+	d.mu.Lock()
+	set := d.listeners
+	d.mu.Unlock()
+	if set == nil || set.TLS == nil {
+		return false, nil
+	}
+	if err := set.TLS.Update(next.TLSFiles()); err != nil {
+		return false, fmt.Errorf("tls certificate: %w (the certificate in force stays)", err)
+	}
+	d.log.Info("tls certificate loaded", "cert_file", next.TLS.CertFile, "not_after", set.TLS.NotAfter().UTC().Format("2006-01-02T15:04:05Z"))
+	return true, nil
+}
+
+// tlsInForce is the TLS material the listeners serve, for the next
+// process (nil: no TLS).
+func (d *Instance) tlsInForce() *handover.TLS {
 	d.mu.Lock()
 	set := d.listeners
 	d.mu.Unlock()
 	if set == nil || set.TLS == nil {
 		return nil
 	}
-	if err := set.TLS.Update(next.TLSFiles()); err != nil {
-		return fmt.Errorf("tls certificate: %w (the certificate in force stays)", err)
+	m := set.TLS.Material()
+	if size := len(m.Cert) + len(m.Key) + len(m.ClientCA); size > handover.MaxTLSSize {
+		// Left out rather than failing the whole hand-over.
+		d.log.Warn("the TLS certificate files are too large to keep for the next process; a restart onto broken certificate files would fail",
+			"bytes", size, "max", handover.MaxTLSSize)
+		return nil
 	}
-	d.log.Info("tls certificate loaded", "cert_file", next.TLS.CertFile, "not_after", set.TLS.NotAfter().UTC().Format("2006-01-02T15:04:05Z"))
-	return nil
+	return &handover.TLS{Cert: m.Cert, Key: m.Key, ClientCA: m.ClientCA}
 }

@@ -90,7 +90,7 @@ func TestReloadTLS(t *testing.T) {
 	renewed, key := ca.Issue(t, 3, false, first.Add(time.Hour))
 	tlstest.WriteFile(t, files.Cert, renewed)
 	tlstest.WriteFile(t, files.Key, key)
-	if err := d.reloadTLS(d.Config()); err != nil {
+	if _, err := d.reloadTLS(d.Config()); err != nil {
 		t.Fatalf("renewed certificate refused: %v", err)
 	}
 	if got := d.listeners.TLS.NotAfter(); !got.Equal(first.Add(time.Hour).Truncate(time.Second)) {
@@ -98,7 +98,7 @@ func TestReloadTLS(t *testing.T) {
 	}
 
 	tlstest.WriteFile(t, files.Cert, []byte("not a certificate"))
-	if err := d.reloadTLS(d.Config()); err == nil || !strings.Contains(err.Error(), "stays") {
+	if _, err := d.reloadTLS(d.Config()); err == nil || !strings.Contains(err.Error(), "stays") {
 		t.Fatalf("broken certificate: err %v, want a refusal saying the old one stays", err)
 	}
 	if got := d.listeners.TLS.NotAfter(); !got.Equal(first.Add(time.Hour).Truncate(time.Second)) {

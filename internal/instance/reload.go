@@ -67,7 +67,8 @@ func (d *Instance) applyReload(load func() (*config.Config, error)) (ReloadResul
 	}
 	old := d.Config()
 	// The certificate first: a reload that cannot load it changes nothing.
-	if err := d.reloadTLS(next); err != nil {
+	tlsLoaded, err := d.reloadTLS(next)
+	if err != nil {
 		return ReloadResult{}, err
 	}
 	changes := config.Diff(old, next)
@@ -86,7 +87,13 @@ func (d *Instance) applyReload(load func() (*config.Config, error)) (ReloadResul
 	d.mu.Lock()
 	d.cfg = merged
 	d.mu.Unlock()
-	if len(changes.Live) > 0 { // what runs changed: so does the kept config
+	// The files on disk load again: no longer on the last good config.
+	if was := d.clearDegraded(); was != "" {
+		d.log.Info("the config loads again: no longer serving on the last good config", "config", merged.Origin, "was_broken", was)
+	}
+	// What runs changed (a renewed certificate has the same file names):
+	// so does the kept config.
+	if len(changes.Live) > 0 || tlsLoaded {
 		d.keepConfig()
 	}
 

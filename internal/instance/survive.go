@@ -238,7 +238,7 @@ func (d *Instance) takeBack() {
 		d.log.Error("hand-over record damaged; that client is closed with a notice", "problem", p.Error())
 	}
 	if deg := d.Survival().Degraded; deg != "" {
-		d.log.Error("THE CONFIG IS BROKEN: serving the handed-over clients and new ones on the last good config until it is fixed and chatd restarted",
+		d.log.Error("THE CONFIG IS BROKEN: serving the handed-over clients and new ones on the last good config (and the TLS certificate in force before) until it is fixed and reloaded",
 			"config_error", deg)
 	}
 	shards := s.inh.files.TakePrefix(fdstore.HolderPrefix)
@@ -431,7 +431,7 @@ func (d *Instance) stopForHandOver(ctx context.Context) *handover.State {
 		d.log.Warn("some clients were still busy when the hand-over ran out of time; they were closed", "err", err.Error())
 	}
 	return &handover.State{Version: version.String(), WrittenAt: time.Now(), HighestID: d.ids.Highest(),
-		Config: d.lastGoodConfig(), Conns: conns}
+		Config: d.lastGoodConfig(), TLS: d.tlsInForce(), Conns: conns}
 }
 
 // discardHeld empties the store at the end of a stop: every client has

@@ -17,6 +17,37 @@ type Files struct {
 	ClientCA string // PEM CA certificates for client certificates; "" = none asked
 }
 
+// Material is the content of Files as it was read: what a TLS listener
+// serves with, kept so that a restarted chatd can go on serving the
+// certificate in force when the files on disk have been broken meanwhile.
+// Key is a private key: whoever holds a Material must keep it from other
+// users.
+type Material struct {
+	Cert, Key []byte // PEM
+	ClientCA  []byte // PEM; nil when no client certificates are asked for
+}
+
+// ReadFiles reads what f names; an error names the file at fault.
+func ReadFiles(f Files) (Material, error) {
+	if f.CertFile == "" || f.KeyFile == "" {
+		return Material{}, errors.New("tls: cert_file and key_file are both needed")
+	}
+	var m Material
+	var err error
+	if m.Cert, err = os.ReadFile(f.CertFile); err != nil {
+		return Material{}, fmt.Errorf("tls: cert_file: %w", err)
+	}
+	if m.Key, err = os.ReadFile(f.KeyFile); err != nil {
+		return Material{}, fmt.Errorf("tls: key_file: %w", err)
+	}
+	if f.ClientCA != "" {
+		if m.ClientCA, err = os.ReadFile(f.ClientCA); err != nil {
+			return Material{}, fmt.Errorf("tls: client_ca: %w", err)
+		}
+	}
+	return m, nil
+}
+
 // Server holds the TLS configuration in force and swaps it on Update.
 type Server struct {
 	cur  atomic.Pointer[loaded]
@@ -24,14 +55,25 @@ type Server struct {
 }
 
 type loaded struct {
-	files Files
-	cert  *tls.Certificate
-	cfg   *tls.Config
+	files    Files
+	material Material
+	cert     *tls.Certificate
+	cfg      *tls.Config
 }
 
 // NewServer loads files; an error names the file at fault.
 func NewServer(f Files) (*Server, error) {
-	l, err := load(f, time.Now())
+	m, err := ReadFiles(f)
+	if err != nil {
+		return nil, err
+	}
+	return NewServerFrom(f, m)
+}
+
+// NewServerFrom serves m, read earlier from f (f names it in errors and
+// in Files), with the checks NewServer makes.
+func NewServerFrom(f Files, m Material) (*Server, error) {
+	l, err := load(f, m, time.Now())
 	if err != nil {
 		return nil, err
 	}
@@ -50,7 +92,11 @@ func NewServer(f Files) (*Server, error) {
 // good, serves them from the next handshake on. If not, it returns why
 // and the configuration in force stays.
 func (s *Server) Update(f Files) error {
-	l, err := load(f, time.Now())
+	m, err := ReadFiles(f)
+	if err != nil {
+		return err
+	}
+	l, err := load(f, m, time.Now())
 	if err != nil {
 		return err
 	}
@@ -64,15 +110,15 @@ func (s *Server) Config() *tls.Config { return s.base }
 // Files are the files in force.
 func (s *Server) Files() Files { return s.cur.Load().files }
 
+// Material is what is served, as it was read from Files.
+func (s *Server) Material() Material { return s.cur.Load().material }
+
 // NotAfter is when the certificate in force expires (for status and
 // metrics: a renewal that did not happen shows here).
 func (s *Server) NotAfter() time.Time { return s.cur.Load().cert.Leaf.NotAfter }
 
-func load(f Files, now time.Time) (*loaded, error) {
-	if f.CertFile == "" || f.KeyFile == "" {
-		return nil, errors.New("tls: cert_file and key_file are both needed")
-	}
-	cert, err := tls.LoadX509KeyPair(f.CertFile, f.KeyFile)
+func load(f Files, m Material, now time.Time) (*loaded, error) {
+	cert, err := tls.X509KeyPair(m.Cert, m.Key)
 	if err != nil {
 		return nil, fmt.Errorf("tls: load %s and %s: %w", f.CertFile, f.KeyFile, err)
 	}
@@ -91,16 +137,12 @@ func load(f Files, now time.Time) (*loaded, error) {
 		},
 	}
 	if f.ClientCA != "" {
-		pem, err := os.ReadFile(f.ClientCA)
-		if err != nil {
-			return nil, fmt.Errorf("tls: client_ca: %w", err)
-		}
 		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
+		if !pool.AppendCertsFromPEM(m.ClientCA) {
 			return nil, fmt.Errorf("tls: client_ca %s: no PEM certificate in it", f.ClientCA)
 		}
 		cfg.ClientCAs = pool
 		cfg.ClientAuth = tls.RequireAndVerifyClientCert
 	}
-	return &loaded{files: f, cert: &cert, cfg: cfg}, nil
+	return &loaded{files: f, material: m, cert: &cert, cfg: cfg}, nil
 }
