@@ -98,8 +98,8 @@ func (c *conn) start() {
 	s := c.srv
 	c.client.Init(c, c.nc.RemoteAddr(), c.nc.LocalAddr(), time.Now())
 	id := s.reg.Add(&c.client)
-	if !s.trackConn(c) {
-		c.requestStop(ReasonShutdown, "")
+	if r := s.trackConn(c); r != "" {
+		c.requestStop(r, "")
 	}
 	s.hold(c)
 	if st := s.settings.Load(); st.Greeting != "" {

@@ -83,7 +83,7 @@ func (s *Server) closeSocket(nc net.Conn, r *rawIO) {
 // closed. If ctx ends first, what is still busy is closed
 // and left out.
 func (s *Server) HandOver(ctx context.Context) ([]handover.Conn, error) {
-	conns := s.stopAccepting()
+	conns := s.stopAccepting(true)
 	for _, c := range conns {
 		if _, ok := holdable(c.nc); ok {
 			c.requestStop(ReasonHandover, "")
@@ -214,8 +214,8 @@ func (s *Server) Restore(nc net.Conn, st handover.Conn) error {
 	}
 	s.wg.Add(1)
 	s.active.Add(1)
-	if !s.trackConn(c) {
-		c.requestStop(ReasonShutdown, "")
+	if r := s.trackConn(c); r != "" {
+		c.requestStop(r, "")
 	}
 	s.hold(c)
 	s.stats.Restored.Add(1)

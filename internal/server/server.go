@@ -54,12 +54,19 @@ type Server struct {
 	minLingering int64
 	closing      atomic.Bool
 	wg           sync.WaitGroup // every connection's goroutine, served or rejected
+	// accepting counts the Serve loops: a loop may have accepted a
+	// connection just before its listener closed and still be handing it
+	// to a goroutine (wg.Add), so a stop waits for the loops first.
+	accepting sync.WaitGroup
 
-	mu       sync.Mutex
-	lns      map[net.Listener]struct{}
-	conns    map[*conn]struct{} // served connections, from start until closed
-	acceptLg rateLimitedLog
-	rejectLg rejectionLog
+	mu sync.Mutex
+	// handingOver is set with closing by HandOver: a connection that
+	// registers from then on goes to the next process too.
+	handingOver bool
+	lns         map[net.Listener]struct{}
+	conns       map[*conn]struct{} // served connections, from start until closed
+	acceptLg    rateLimitedLog
+	rejectLg    rejectionLog
 
 	sources        *sourcelimit.Limiter // clients per source (max_clients_per_source)
 	sourceRejectLg rejectionLog
@@ -187,13 +194,24 @@ func (s *Server) handle(nc net.Conn) {
 	go c.serve()
 }
 
-// trackConn adds c to the server's connections. It reports false once
-// Shutdown has begun: c must then stop at once.
-func (s *Server) trackConn(c *conn) bool {
+// trackConn adds c to the server's connections. Once Shutdown or
+// HandOver has begun, c must stop at once: it returns why ("" while the
+// server runs). A connection accepted in the last instant before a
+// hand-over closed the listener is handed over like every other, not told
+// the server is shutting down: the next process serves it on.
+func (s *Server) trackConn(c *conn) Reason {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.conns[c] = struct{}{}
-	return !s.closing.Load()
+	switch {
+	case !s.closing.Load():
+		return ""
+	case s.handingOver:
+		if _, ok := holdable(c.nc); ok {
+			return ReasonHandover
+		}
+	}
+	return ReasonShutdown
 }
 
 // forgetConn removes c, closed, from the server's connections.
@@ -221,6 +239,7 @@ func (s *Server) track(ln net.Listener) bool {
 		return false
 	}
 	s.lns[ln] = struct{}{}
+	s.accepting.Add(1)
 	return true
 }
 
@@ -228,13 +247,17 @@ func (s *Server) untrack(ln net.Listener) {
 	s.mu.Lock()
 	delete(s.lns, ln)
 	s.mu.Unlock()
+	s.accepting.Done()
 }
 
-// stopAccepting closes the listeners, says what the rejection summaries
-// still hold, and returns the connections being served: where a shutdown
-// and a hand-over begin alike.
-func (s *Server) stopAccepting() []*conn {
+// stopAccepting closes the listeners, waits until every Serve loop has
+// placed what it accepted, says what the rejection summaries still hold,
+// and returns the connections being served: where a shutdown and a
+// hand-over (handOver) begin alike. A connection that a loop registers
+// after the snapshot stops by itself (trackConn).
+func (s *Server) stopAccepting(handOver bool) []*conn {
 	s.mu.Lock()
+	s.handingOver = handOver
 	s.closing.Store(true)
 	for ln := range s.lns {
 		ln.Close()
@@ -244,6 +267,9 @@ func (s *Server) stopAccepting() []*conn {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	// After this every accepted connection has its wg place: waiting
+	// on wg then waits for it too.
+	s.accepting.Wait()
 	s.rejectLg.flush()
 	s.sourceRejectLg.flush()
 	return conns
@@ -253,7 +279,7 @@ func (s *Server) stopAccepting() []*conn {
 // closes its connection, and waits for them until ctx ends; then it closes
 // whatever is left.
 func (s *Server) Shutdown(ctx context.Context) error {
-	conns := s.stopAccepting()
+	conns := s.stopAccepting(false)
 	for _, c := range conns {
 		c.requestStop(ReasonShutdown, "")
 	}
