@@ -270,6 +270,7 @@ func (d *Instance) takeBack() {
 	// notice rather than answered without their protocol state.
 	planned := st != nil || s.inh.stateErr != nil
 	var back, lost, ended int
+	balancers := d.balancers()
 	for _, h := range held {
 		if h.Conn.RemoteAddr() == nil {
 			// No peer any more: a connection that ended (shut down)
@@ -292,10 +293,16 @@ func (d *Instance) takeBack() {
 			continue
 		}
 		nc := h.Conn
+		restore := d.srv.Restore
 		if rec.Client != "" {
 			nc = withClientAddr(nc, rec.Client)
+		} else if balancers.Contains(nc.RemoteAddr()) {
+			// After a crash the client's address, which the PROXY
+			// header gave, is gone with the process: its source is
+			// not known (and is not the balancer).
+			restore = d.srv.RestoreSourceUnknown
 		}
-		if err := d.srv.Restore(nc, rec); err != nil {
+		if err := restore(nc, rec); err != nil {
 			d.log.Error("cannot serve a handed-over client again; it is closed with a notice", "id", h.ID, "err", err.Error())
 			d.srv.CloseLost(h.Conn)
 			lost++
@@ -331,6 +338,17 @@ func (d *Instance) takeBack() {
 	}
 	d.log.Info("clients taken back from the previous process", "after", kind, "clients", back, "closed", lost,
 		"already_ended", ended, "highest_id", highest)
+}
+
+// balancers are the load balancers the PROXY protocol trusts (none when
+// it is off).
+func (d *Instance) balancers() proxyheader.Trusted {
+	pp := d.Config().ProxyProtocol
+	if !pp.Enabled {
+		return nil
+	}
+	trusted, _ := proxyheader.ParseTrusted(pp.Trusted) // checked when loaded
+	return trusted
 }
 
 // withClientAddr restores what a PROXY-protocol header had said about a

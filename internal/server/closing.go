@@ -79,7 +79,9 @@ func (c *conn) end(reason Reason, err error) {
 	// its socket open could fill the server with connections nobody sees.
 	// Closing connections are bounded on their own (see lingerThenClose).
 	s.active.Add(-1)
-	s.releaseSource(c.client.RemoteAddr)
+	if !c.uncounted {
+		s.releaseSource(c.client.RemoteAddr)
+	}
 	if reason == ReasonClosePhrase || serverEnded(reason) {
 		s.lingerThenClose(c.nc, &c.io)
 	}

@@ -61,7 +61,9 @@ type conn struct {
 	// midLine: the last byte sent was not a newline, so a notice needs one
 	// first.
 	midLine bool
-	extra   *connExtra // nil until needed
+	// uncounted: not counted against its source (see RestoreSourceUnknown).
+	uncounted bool
+	extra     *connExtra // nil until needed
 }
 
 // connExtra is the state only some connections need.

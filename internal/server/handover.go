@@ -183,9 +183,24 @@ var ErrIDTaken = errors.New("client ID already in use")
 // Restore serves a connection taken over from an earlier chatd process,
 // under its old ID and with what that process knew of it (st.ID at least;
 // a crash leaves only that). It registers and holds the connection before
-// its first read. On error nothing was registered and nc is the caller's
-// to close (CloseLost).
+// its first read, and counts it against its source (nc.RemoteAddr: the
+// client's address, restored from the hand-over behind a PROXY-protocol
+// balancer), beyond the limit too: the client stays, and the next one
+// from its source is refused while it is there. On error nothing was
+// registered or counted and nc is the caller's to close (CloseLost).
 func (s *Server) Restore(nc net.Conn, st handover.Conn) error {
+	return s.restore(nc, st, true)
+}
+
+// RestoreSourceUnknown is Restore for a connection whose source is not
+// known: after a crash behind a PROXY-protocol balancer only the socket is
+// left, its peer is the balancer, and counting the balancer's clients
+// against the balancer would refuse its own health checks.
+func (s *Server) RestoreSourceUnknown(nc net.Conn, st handover.Conn) error {
+	return s.restore(nc, st, false)
+}
+
+func (s *Server) restore(nc net.Conn, st handover.Conn, countSource bool) error {
 	if st.ID == 0 {
 		return errors.New("restore: connection without an ID")
 	}
@@ -211,6 +226,11 @@ func (s *Server) Restore(nc net.Conn, st handover.Conn) error {
 	c.client.Restore(st.BytesIn, st.BytesOut, st.LastActive)
 	if !s.reg.AddRestored(&c.client) {
 		return fmt.Errorf("restore client %d: %w", st.ID, ErrIDTaken)
+	}
+	if countSource {
+		s.sources.Add(c.client.RemoteAddr)
+	} else {
+		c.uncounted = true
 	}
 	s.wg.Add(1)
 	s.active.Add(1)

@@ -110,7 +110,23 @@ func (l *Limiter) Acquire(addr net.Addr) (src Source, ok bool) {
 	return src, true
 }
 
-// Release uncounts a connection Acquire let in.
+// Add counts a connection from addr whatever the limit: one already
+// connected (taken over from the process before a restart), which the
+// limit must see so that the next from its source is refused, but which
+// is not disconnected for it. It returns the source to Release.
+func (l *Limiter) Add(addr net.Addr) Source {
+	src := SourceOf(addr)
+	if !src.addr.IsValid() {
+		return src
+	}
+	sh := l.shard(src)
+	sh.mu.Lock()
+	sh.counts[src]++
+	sh.mu.Unlock()
+	return src
+}
+
+// Release uncounts a connection Acquire or Add counted.
 func (l *Limiter) Release(src Source) {
 	if !src.addr.IsValid() {
 		return

@@ -204,3 +204,28 @@ func BenchmarkAcquireRelease(b *testing.B) {
 		}
 	})
 }
+
+// Add counts beyond the limit (a connection that is already there), and
+// what it counted is released like what Acquire counted.
+func TestAddCountsBeyondTheLimit(t *testing.T) {
+	l := New(1)
+	a := &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 1}
+	for range 3 {
+		l.Add(a)
+	}
+	if n := l.Count(a); n != 3 {
+		t.Fatalf("Count = %d after three Adds, want 3", n)
+	}
+	if _, ok := l.Acquire(a); ok {
+		t.Fatal("Acquire let a new connection in from a source over its limit")
+	}
+	for range 3 {
+		l.Release(SourceOf(a))
+	}
+	if _, ok := l.Acquire(a); !ok {
+		t.Fatal("Acquire refused after every added connection was released")
+	}
+	if src := l.Add(&net.UnixAddr{Name: "/x", Net: "unix"}); src != (Source{}) || l.Sources() != 1 {
+		t.Fatalf("a non-IP address was counted: %v, %d sources", src, l.Sources())
+	}
+}
