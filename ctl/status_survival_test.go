@@ -19,6 +19,9 @@ func TestSurvivalLines(t *testing.T) {
 		{"broken config", adminapi.Survival{Enabled: true, Degraded: "max_clients: not a number"},
 			[][2]string{{"survival", "on: 0 held in the store"}, {"restarts", "0 survived, 0 clients taken back, 0 lost"},
 				{"CONFIG", "BROKEN, serving on the last good one: max_clients: not a number"}}},
+		{"broken certificate after a restart in place", adminapi.Survival{Degraded: "tls.cert_file: no PEM"},
+			[][2]string{{"survival", "off (clients are disconnected by a restart)"},
+				{"CONFIG", "BROKEN, serving on the last good one: tls.cert_file: no PEM"}}},
 	} {
 		if got := survivalLines(tc.in); !reflect.DeepEqual(got, tc.want) {
 			t.Errorf("%s: got %q, want %q", tc.name, got, tc.want)
