@@ -65,9 +65,12 @@ func newInheritance(files *fdstore.Files) *Inheritance {
 // become an outage: it returns the last good config, and, as broken, why
 // the one on disk was refused. The last good config is the one a planned
 // restart handed over, or after a crash the one the previous process kept
-// in the store beside the held connections; either comes with the TLS
-// material it served with, which the TLS listeners then serve (see
-// keptTLS) instead of the files. With no hand-over and no client held (a
+// in the store; either comes with the TLS material it served with, which
+// the TLS listeners then serve (see keptTLS) instead of the files. Both
+// are there only while the service runs or restarts (a stop removes them
+// and systemd flushes its store), so also with no client held: new
+// clients, TLS ones above all, which the store never holds, are what a
+// crash onto a broken file would otherwise lock out. With neither (a
 // first start, a start after a stop) the error stands, as always.
 func (in *Inheritance) ConfigOrLastGood(load func() (*config.Config, error)) (cfg *config.Config, broken, err error) {
 	cfg, err = load()
@@ -79,7 +82,7 @@ func (in *Inheritance) ConfigOrLastGood(load func() (*config.Config, error)) (cf
 	switch {
 	case in != nil && in.state != nil && len(in.state.Config) > 0:
 		kept, from = in.state, "the last good config (handed over by chatd "+in.state.Version+")"
-	case in != nil && in.kept != nil && in.files.HoldsConns():
+	case in != nil && in.kept != nil:
 		kept, from = in.kept, "the last good config (kept by chatd "+in.kept.Version+" before it ended)"
 	default:
 		return cfg, nil, err

@@ -16,9 +16,10 @@ import (
 
 // After a crash there is no hand-over, but the crashed process kept its
 // config in the store beside the held clients: a start onto a file broken
-// meanwhile serves them on it, the kept config follows every reload, a
-// crash with nobody held still fails on the broken file as a first start
-// does, and a stop leaves nothing in the store.
+// meanwhile serves them on it (and new ones, also when none is held), the
+// kept config follows every reload, and a stop leaves nothing in the
+// store, so that a start after it fails on the broken file as a first
+// start does.
 func TestCrashOntoBrokenConfigKeepsServing(t *testing.T) {
 	store := fdstoretest.New(t)
 	t.Setenv("NOTIFY_SOCKET", store.Path())
@@ -51,8 +52,9 @@ func TestCrashOntoBrokenConfigKeepsServing(t *testing.T) {
 	if !store.WaitFor(5*time.Second, func([]fdstoretest.Entry) bool { return len(kept()) == 1 }) {
 		t.Fatalf("the store holds %q, want one kept config", store.Names())
 	}
-	if _, _, err := afterCrash(); err != broken {
-		t.Fatalf("crash with no client held onto a broken config: err %v, want %v", err, broken)
+	// Nobody held yet: new clients still need a chatd to answer them.
+	if cfg, why, err := afterCrash(); err != nil || why != broken || cfg.MaxClients != 123 {
+		t.Fatalf("crash with no client held onto a broken config: cfg %+v, why %v, err %v", cfg, why, err)
 	}
 
 	c, err := net.Dial("tcp", old.Addr().String())
@@ -86,5 +88,8 @@ func TestCrashOntoBrokenConfigKeepsServing(t *testing.T) {
 	old.Stop()
 	if !store.WaitFor(5*time.Second, func([]fdstoretest.Entry) bool { return len(store.Names()) == 0 }) {
 		t.Fatalf("after the stop the store holds %q", store.Names())
+	}
+	if _, _, err := afterCrash(); err != broken {
+		t.Fatalf("a start after the stop onto a broken config: err %v, want %v", err, broken)
 	}
 }
