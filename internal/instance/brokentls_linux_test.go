@@ -265,3 +265,30 @@ func kept(in *Inheritance) *handover.TLS {
 	}
 	return in.kept.TLS
 }
+
+// A planned restart with no client connected onto a broken file goes on
+// with the handed-over config as well: new clients are waiting for it in
+// the listener's backlog.
+func TestPlannedRestartWithNoClientOntoBrokenFileGoesOn(t *testing.T) {
+	store := fdstoretest.New(t)
+	t.Setenv("NOTIFY_SOCKET", store.Path())
+	dir := shortTempDir(t)
+	s := newTLSSetup(t, dir)
+	old := newTestDaemon(t, dir, "127.0.0.1:0", filepath.Join(dir, "a.sock"))
+	old.cfg.TLS = s.section()
+	old.surv.inh = newInheritance(fdstore.NewFiles(nil))
+	if err := old.Start(); err != nil {
+		t.Fatal(err)
+	}
+	load := loadFromDisk(t, old)
+	s.breakages(t)[0].spoil()
+	old.RequestRestart()
+	old.Stop()
+	store.WaitFor(5*time.Second, func([]fdstoretest.Entry) bool { return slices.Contains(store.Names(), fdstore.StateName) })
+	in := newInheritance(fdstore.NewFiles(store.Dup(t, "")))
+	defer in.files.CloseRest()
+	cfg, why, err := in.ConfigOrLastGood(load)
+	if err != nil || why == nil || !strings.Contains(cfg.Origin, "handed over") || in.keptTLS() == nil {
+		t.Fatalf("planned restart with no client onto a broken certificate: cfg %v, why %v, err %v", cfg, why, err)
+	}
+}
