@@ -79,8 +79,9 @@ const (
 	kindConn   byte = 2
 	// kindTLS, at most one, after the header: a record of its own so that
 	// a reader that predates it skips it whole, and so that its size
-	// (a CA bundle) counts against no other record's limit.
-	kindTLS byte = 3
+	// (a CA bundle) counts against no other record's limit. (3 is kept
+	// for the re-exec's descriptor names.)
+	kindTLS byte = 4
 )
 
 // Field tags. Never reuse a number; an unknown tag is skipped.
