@@ -55,7 +55,8 @@ type TLSSpec struct {
 	Files            tlslisten.Files
 	HandshakeTimeout time.Duration // 0: tlslisten.DefaultHandshakeTimeout
 	// Material, if not nil, is served instead of reading Files: what a
-	// restarted chatd kept of the certificate in force before.
+	// restarted chatd kept of the certificate in force before (served
+	// even if it has expired since: tlslisten.NewServerKept).
 	Material *tlslisten.Material
 }
 
@@ -98,7 +99,7 @@ func Open(ctx context.Context, spec Spec) (*Set, error) {
 		}
 		var err error
 		if m := spec.TLS.Material; m != nil {
-			set.TLS, err = tlslisten.NewServerFrom(spec.TLS.Files, *m)
+			set.TLS, err = tlslisten.NewServerKept(spec.TLS.Files, *m)
 		} else {
 			set.TLS, err = tlslisten.NewServer(spec.TLS.Files)
 		}

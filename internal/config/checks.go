@@ -91,7 +91,7 @@ func checkTogether(c *Config, src sources, kept *tlslisten.Material) error {
 		}
 		var err error
 		if kept != nil {
-			_, err = tlslisten.NewServerFrom(c.TLSFiles(), *kept)
+			_, err = tlslisten.NewServerKept(c.TLSFiles(), *kept)
 		} else {
 			_, err = tlslisten.NewServer(c.TLSFiles())
 		}

@@ -292,3 +292,44 @@ func TestPlannedRestartWithNoClientOntoBrokenFileGoesOn(t *testing.T) {
 		t.Fatalf("planned restart with no client onto a broken certificate: cfg %v, why %v, err %v", cfg, why, err)
 	}
 }
+
+// The certificate kept from before a restart may have expired since:
+// refusing it would stop chatd and drop every plain client, so it is
+// served (and said to be expired) until a reload loads good files.
+func TestRestartOntoBrokenFilesWithAnExpiredKeptCertificateGoesOn(t *testing.T) {
+	dir := shortTempDir(t)
+	s := newTLSSetup(t, dir)
+	d := newTestDaemon(t, dir, "127.0.0.1:0", filepath.Join(dir, "a.sock"))
+	d.cfg.TLS = s.section()
+	doc, err := d.cfg.YAML()
+	if err != nil {
+		t.Fatal(err)
+	}
+	load := loadFromDisk(t, d)
+	d.ids.Close() // only its config is wanted
+	cert, key := s.ca.Issue(t, 6, false, time.Now().Add(-time.Minute))
+	s.breakages(t)[0].spoil()
+	in := &Inheritance{files: fdstore.NewFiles(nil), state: &handover.State{Version: "test", Config: doc,
+		TLS: &handover.TLS{Cert: cert, Key: key, ClientCA: s.ca.PEM}}}
+	cfg, why, err := in.ConfigOrLastGood(load)
+	if err != nil || why == nil {
+		t.Fatalf("restart onto broken files with an expired kept certificate: cfg %v, why %v, err %v", cfg, why, err)
+	}
+	cfg.Admin.Socket = filepath.Join(dir, "b.sock")
+	log, _ := logging.New(io.Discard, "text", "error")
+	next := New(cfg, log)
+	next.Inherit(in, why)
+	if err := next.Start(); err != nil {
+		t.Fatalf("start with the expired kept certificate: %v", err)
+	}
+	defer next.Stop()
+	if got := next.listeners.TLS.Material(); !bytes.Equal(got.Cert, cert) {
+		t.Fatal("the TLS listener does not serve the kept certificate")
+	}
+	c, err := net.Dial("tcp", next.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	chat(t, c, "plain\n", "PLAIN\n")
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"time"
 
 	"github.com/chatd/chatd/internal/chatlisten"
 	"github.com/chatd/chatd/internal/config"
@@ -44,6 +45,10 @@ func (d *Instance) openListeners(ctx context.Context) (*chatlisten.Set, error) {
 		return nil, fmt.Errorf("listen on %s: %w", strings.Join(append(cfg.Listen, cfg.TLS.Listen...), ","), neterr.Cause(err))
 	}
 	d.storeListeners(set, inherited)
+	if set.TLS != nil && spec.TLS.Material != nil && time.Now().After(set.TLS.NotAfter()) {
+		d.log.Error("the kept TLS certificate has expired: TLS clients will refuse it until a reload loads good certificate files",
+			"cert_file", cfg.TLS.CertFile, "not_after", set.TLS.NotAfter().UTC().Format(time.RFC3339))
+	}
 	return set, nil
 }
 

@@ -73,7 +73,21 @@ func NewServer(f Files) (*Server, error) {
 // NewServerFrom serves m, read earlier from f (f names it in errors and
 // in Files), with the checks NewServer makes.
 func NewServerFrom(f Files, m Material) (*Server, error) {
-	l, err := load(f, m, time.Now())
+	return newServer(f, m, time.Now())
+}
+
+// NewServerKept is NewServerFrom for the material that was in force in
+// the process before a restart, when the files on disk no longer load: a
+// certificate that has expired since is served all the same (clients
+// that check will refuse it, and say why), because refusing it would
+// stop chatd and drop every plain client with it.
+func NewServerKept(f Files, m Material) (*Server, error) {
+	return newServer(f, m, time.Time{})
+}
+
+// newServer checks expiry against now unless it is zero.
+func newServer(f Files, m Material, now time.Time) (*Server, error) {
+	l, err := load(f, m, now)
 	if err != nil {
 		return nil, err
 	}
@@ -127,7 +141,7 @@ func load(f Files, m Material, now time.Time) (*loaded, error) {
 			return nil, fmt.Errorf("tls: parse %s: %w", f.CertFile, err)
 		}
 	}
-	if now.After(cert.Leaf.NotAfter) {
+	if !now.IsZero() && now.After(cert.Leaf.NotAfter) {
 		return nil, fmt.Errorf("tls: %s expired at %s", f.CertFile, cert.Leaf.NotAfter.UTC().Format(time.RFC3339))
 	}
 	cfg := &tls.Config{

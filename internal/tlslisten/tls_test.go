@@ -380,3 +380,25 @@ func TestTLSBehindProxyHeader(t *testing.T) {
 		t.Fatalf("RemoteAddr through PROXY + TLS = %s, want 127.0.0.77:4321", addr)
 	}
 }
+
+// A certificate that has expired is refused when loaded, but the one kept
+// from before a restart is served even if it expired since.
+func TestKeptCertificateIsServedEvenIfExpired(t *testing.T) {
+	c := newCA(t, "kept CA")
+	certPEM, keyPEM := c.Issue(t, 4, false, time.Now().Add(-time.Minute))
+	m := Material{Cert: certPEM, Key: keyPEM}
+	f := Files{CertFile: "cert.pem", KeyFile: "key.pem"}
+	if _, err := NewServerFrom(f, m); err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("NewServerFrom of an expired certificate: %v, want a refusal saying it expired", err)
+	}
+	s, err := NewServerKept(f, m)
+	if err != nil {
+		t.Fatalf("NewServerKept of an expired certificate: %v", err)
+	}
+	if got := s.Material(); string(got.Cert) != string(certPEM) || time.Now().Before(s.NotAfter()) {
+		t.Fatalf("kept server serves %q until %v", got.Cert, s.NotAfter())
+	}
+	if _, err := NewServerKept(f, Material{Cert: []byte("garbage"), Key: keyPEM}); err == nil {
+		t.Fatal("NewServerKept accepted garbage")
+	}
+}
