@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
+	"github.com/chatd/chatd/internal/proxyheader/haproxytest"
 	"github.com/chatd/chatd/internal/testbin"
 )
 
@@ -220,4 +221,35 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// Clients behind a real HAProxy that never send a ClientHello: the PROXY
+// header names each, so the per-source bound counts the real client
+// (127.0.0.2) and not the balancer, and an honest TLS client behind the
+// same HAProxy gets in.
+func TestTLSAdmissionBehindHAProxy(t *testing.T) {
+	haproxytest.Path(t)
+	d := startTLSChatd(t, "proxy_protocol:\n  enabled: true\n  trusted: [\"127.0.0.1/32\"]\n")
+	front := haproxytest.Start(t, "send-proxy-v2", d.tlsAddr)
+	holdIdle(t, front, idleAttackers, func(int) string { return "127.0.0.2" }, nil)
+	waitSeen(t, d.Socket, "tls", idleAttackers)
+	start := time.Now()
+	dialer := &net.Dialer{Timeout: admittedWithin, LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.3")}}
+	c, err := tls.DialWithDialer(dialer, "tcp4", front, d.clientConfig())
+	if err != nil {
+		t.Fatalf("honest client through HAProxy not admitted within %v: %v", admittedWithin, err)
+	}
+	defer c.Close()
+	c.SetDeadline(start.Add(admittedWithin))
+	echo(t, c, "honest behind haproxy")
+	t.Logf("honest TLS round trip through HAProxy while %d clients behind it never send a ClientHello: %v", idleAttackers, time.Since(start))
+	h, _ := stageOf(status(t, d.Socket), "tls")
+	if h.Pending > 16 || h.Failed["source_full"] < idleAttackers-16 {
+		t.Errorf("tls handshakes %+v: want at most 16 pending from 127.0.0.2, the rest source_full", h)
+	}
+	for _, cl := range listed(t, d.Socket) {
+		if hostOf(t, cl.RemoteAddr) != "127.0.0.3" {
+			t.Errorf("listed %s, want the honest client 127.0.0.3", cl.RemoteAddr)
+		}
+	}
 }
