@@ -131,6 +131,7 @@ func printStatus(w io.Writer, st adminapi.Status) error {
 		{"client IDs", clientIDsLine(st.ClientIDs)},
 	}
 	lines = append(lines, survivalLines(st.Survival)...)
+	lines = append(lines, handshakeLines(st.Handshakes)...)
 	var b strings.Builder
 	for _, l := range lines {
 		fmt.Fprintf(&b, statusFormat, l[0]+":", cliutil.Printable(l[1]))

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 
@@ -21,13 +22,20 @@ func newConfigCmd() *cobra.Command {
 		Short: "Validate the configuration and exit 0 (valid) or 2 (invalid), like nginx -t",
 		Long: `Validate the configuration exactly as 'chatd run' does before it starts,
 host checks included (admin.group exists, the admin socket can be created),
-and exit 0 (valid) or 2 (invalid). It also warns when shutdown_grace does not
-leave the service manager's stop timeout time to spare.`,
+and exit 0 (valid) or 2 (invalid). A CHATD_* environment variable that names
+no key (a misspelling, which run ignores with a warning) is invalid here.
+It also warns when shutdown_grace does not leave the service manager's stop
+timeout time to spare.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(cmd.Flags())
 			if err != nil {
 				return err
+			}
+			// A misspelled variable is ignored by run (with a warning);
+			// the check is where to find out.
+			if unknown := config.UnknownEnv(os.Environ()); len(unknown) > 0 {
+				return unknown[0]
 			}
 			if unit == "" {
 				unit = installedUnit()
@@ -53,6 +61,9 @@ those too.`,
 			cfg, err := config.LoadForShow(cmd.Flags())
 			if err != nil {
 				return err
+			}
+			for _, e := range config.UnknownEnv(os.Environ()) {
+				fmt.Fprintf(cmd.ErrOrStderr(), "chatd: warning: %s (ignored)\n", e)
 			}
 			out, err := cfg.YAML()
 			if err != nil {

@@ -56,6 +56,9 @@ serves. The installed service (chatd service install) runs this same command.`,
 			if err != nil {
 				return cliutil.WithCode(2, err)
 			}
+			for _, e := range config.UnknownEnv(os.Environ()) {
+				log.Warn(e.Error() + " (ignored)")
+			}
 			d := instance.New(cfg, log)
 			d.Inherit(inherited, broken)
 			d.SetConfigSource(func() (*config.Config, error) { return config.Load(cmd.Flags()) })

@@ -110,6 +110,7 @@ func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 		BytesOut:         out,
 		ClientIDs:        s.clientIDs(),
 		Survival:         survival,
+		Handshakes:       counters.Handshakes,
 	})
 }
 

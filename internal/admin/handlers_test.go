@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -66,7 +67,8 @@ func newFixture(t *testing.T, group string) *fixture {
 		ids:     idstate.State{File: "/var/lib/chatd/client-ids", Saved: true}}
 	f.counters = Counters{AcceptErrors: 2, Rejected: 3, SourceFull: 5, ClosedBytesIn: 1000, ClosedBytesOut: 2000,
 		Disconnects: map[string]uint64{"eof": 4, "kicked": 1},
-		Survival:    adminapi.Survival{Enabled: true, Held: 1, Restarts: 2, TakenBack: 3, Lost: 4}}
+		Survival:    adminapi.Survival{Enabled: true, Held: 1, Restarts: 2, TakenBack: 3, Lost: 4},
+		Handshakes:  []adminapi.Handshakes{{Stage: "tls", Pending: 7, Failed: map[string]uint64{"timeout": 8, "displaced": 9}}}}
 	srv, err := newServer(Options{
 		Socket:   "/run/test/admin.sock",
 		Mode:     0o660,
@@ -351,10 +353,10 @@ func TestStatus(t *testing.T) {
 		ClientsConnected: 1, ClientsTotal: 2, MaxClients: 100,
 		BytesIn: 1000 + 1, BytesOut: 2000 + 2,
 		ClientIDs: adminapi.ClientIDs{StateFile: "/var/lib/chatd/client-ids", Saved: true},
-		Survival:  f.counters.Survival}
+		Survival:  f.counters.Survival, Handshakes: f.counters.Handshakes}
 	got := st
 	got.Uptime, got.UptimeSeconds = "", 0
-	if got != want {
+	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("status\n got %+v\nwant %+v", got, want)
 	}
 	if st.UptimeSeconds < time.Since(f.started).Seconds()-5 || st.Uptime == "" {

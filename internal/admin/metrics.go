@@ -60,6 +60,10 @@ var (
 		"Handed-over connections that could not be served again and were closed with a notice.", nil, nil)
 	descDegraded = prometheus.NewDesc("chatd_config_degraded",
 		"1 while chatd serves on the last good config because the one it was restarted with is broken.", nil, nil)
+	descHandshakesPending = prometheus.NewDesc("chatd_handshakes_pending",
+		"Connections in a PROXY header or TLS handshake (stage), or done and not yet served.", []string{"stage"}, nil)
+	descHandshakeFailures = prometheus.NewDesc("chatd_handshake_failures_total",
+		"Connections closed in a PROXY header or TLS handshake (stage) before being served, by reason.", []string{"stage", "reason"}, nil)
 	descBuildInfo = prometheus.NewDesc("chatd_build_info",
 		"Always 1; the version label is chatd's version.", []string{"version"}, nil)
 )
@@ -72,7 +76,7 @@ type collector struct{ s *Server }
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected, descSourceFull,
 		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descIDsSaved, descBuildInfo,
-		descHeld, descRestarts, descTakenBack, descLostAtRestart, descDegraded} {
+		descHeld, descRestarts, descTakenBack, descLostAtRestart, descDegraded, descHandshakesPending, descHandshakeFailures} {
 		ch <- d
 	}
 }
@@ -119,6 +123,12 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		degraded = 1
 	}
 	gauge(descDegraded, degraded)
+	for _, h := range counters.Handshakes {
+		gauge(descHandshakesPending, float64(h.Pending), h.Stage)
+		for reason, n := range h.Failed {
+			counter(descHandshakeFailures, n, h.Stage, reason)
+		}
+	}
 }
 
 // monotonicBytes turns "bytes of closed connections + bytes of live ones"

@@ -72,6 +72,9 @@ func TestMetricsReadTheCountersAtScrapeTime(t *testing.T) {
 		{"chatd_connections_taken_back_total", nil, 3},
 		{"chatd_connections_lost_at_restart_total", nil, 4},
 		{"chatd_config_degraded", nil, 0},
+		{"chatd_handshakes_pending", []string{"stage", "tls"}, 7},
+		{"chatd_handshake_failures_total", []string{"stage", "tls", "reason", "timeout"}, 8},
+		{"chatd_handshake_failures_total", []string{"stage", "tls", "reason", "displaced"}, 9},
 	} {
 		if got := value(c.name, c.labels...); got != c.want {
 			t.Errorf("%s%v = %v, want %v", c.name, c.labels, got, c.want)

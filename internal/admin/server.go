@@ -57,6 +57,9 @@ type Counters struct {
 	Disconnects    map[string]uint64 // by reason, every reason present
 	LogDropped     uint64            // log lines lost to a slow or broken log output
 	Survival       adminapi.Survival // restart survival
+	// Handshakes are the listeners' pending and failed handshakes, per
+	// kind ("proxy", "tls"), every failure reason present.
+	Handshakes []adminapi.Handshakes
 }
 
 // Info describes the running daemon for the status endpoint and metrics.

@@ -76,7 +76,22 @@ type Listener struct {
 	// Socket is the listening socket under any wrapper, for handing it
 	// to a restarted process.
 	Socket net.Listener
+	// Stages are the handshakes a connection goes through before it is
+	// served, outermost first: the PROXY header, the TLS handshake.
+	Stages []Stage
 }
+
+// Stage is one handshake of a listener, for its counts.
+type Stage struct {
+	Name string // StageProxy or StageTLS
+	*listen.HandshakeListener
+}
+
+// Stage names, as metrics and status show them.
+const (
+	StageProxy = "proxy"
+	StageTLS   = "tls"
+)
 
 // Set is every chat listener of one chatd.
 type Set struct {
@@ -145,6 +160,7 @@ func Open(ctx context.Context, spec Spec) (*Set, error) {
 // restart) behind what spec asks for. It does not add it to the set.
 func (s *Set) Wrap(socket net.Listener, kind Kind, spec Spec) (Listener, error) {
 	ln := socket
+	var stages []Stage
 	if spec.Proxy != nil {
 		cfg := *spec.Proxy
 		if cfg.Log == nil {
@@ -155,6 +171,7 @@ func (s *Set) Wrap(socket net.Listener, kind Kind, spec Spec) (Listener, error) 
 			return Listener{}, fmt.Errorf("proxy_protocol: %w", err)
 		}
 		ln = pl
+		stages = append(stages, Stage{StageProxy, pl})
 	}
 	if kind == TLS {
 		if s.TLS == nil {
@@ -164,9 +181,32 @@ func (s *Set) Wrap(socket net.Listener, kind Kind, spec Spec) (Listener, error) 
 		if spec.TLS != nil {
 			timeout = spec.TLS.HandshakeTimeout
 		}
-		ln = tlslisten.Listen(ln, s.TLS, tlslisten.Options{HandshakeTimeout: timeout, Log: spec.Log})
+		tl := tlslisten.Listen(ln, s.TLS, tlslisten.Options{HandshakeTimeout: timeout, Log: spec.Log})
+		ln = tl
+		stages = append(stages, Stage{StageTLS, tl})
 	}
-	return Listener{Listener: ln, Kind: kind, Socket: socket}, nil
+	return Listener{Listener: ln, Kind: kind, Socket: socket, Stages: stages}, nil
+}
+
+// HandshakeStats adds up the handshake counts of every listener by stage
+// (StageProxy, StageTLS); a stage no listener runs is absent.
+func (s *Set) HandshakeStats() map[string]listen.Stats {
+	out := map[string]listen.Stats{}
+	for _, l := range s.Listeners {
+		for _, st := range l.Stages {
+			sum, ok := out[st.Name]
+			if !ok {
+				sum.Failed = make(map[listen.Reason]uint64, len(listen.Reasons))
+			}
+			one := st.Stats()
+			sum.Pending += one.Pending
+			for r, n := range one.Failed {
+				sum.Failed[r] += n
+			}
+			out[st.Name] = sum
+		}
+	}
+	return out
 }
 
 // Close closes every listener.

@@ -74,7 +74,8 @@ func absoluteOrEmpty(v any) error {
 // checkTogether checks what no key can check alone: that something
 // listens, that a TLS listener has its certificate (loaded here, so that
 // a certificate chatd cannot use fails the check, not the start; from
-// kept when not nil), and that the PROXY protocol has peers to trust.
+// kept when not nil), that the PROXY protocol has peers to trust, and that
+// no key is set that its companion leaves without effect (dependents.go).
 func checkTogether(c *Config, src sources, kept *tlslisten.Material) error {
 	bad := func(key, reason string) error {
 		return &Error{Key: key, Value: fmt.Sprint(field(c, key).Interface()), Source: src.of(key), Reason: reason}
@@ -102,7 +103,7 @@ func checkTogether(c *Config, src sources, kept *tlslisten.Material) error {
 	if c.ProxyProtocol.Enabled && len(c.ProxyProtocol.Trusted) == 0 {
 		return bad("proxy_protocol.trusted", "must list the load balancers' addresses when proxy_protocol.enabled is true")
 	}
-	return nil
+	return checkDependents(c, src)
 }
 
 func atLeast(min int) func(any) error {

@@ -5,9 +5,15 @@ import "strings"
 // nearest is the known key an unknown one was most likely meant to be
 // ("max_client" → "max_clients"), or "" when none is close.
 func nearest(unknown string) string {
+	return nearestBy(unknown, func(name string) string { return name })
+}
+
+// nearestBy is nearest, comparing unknown with each key's name as spelled
+// by spell (an environment variable spells the dots as underscores).
+func nearestBy(unknown string, spell func(string) string) string {
 	best, bestDist := "", 0
 	for _, k := range keys {
-		d := distance(unknown, k.name)
+		d := distance(unknown, spell(k.name))
 		// A key written without its section (socket for admin.socket).
 		if _, leaf, ok := strings.Cut(k.name, "."); ok && leaf == unknown {
 			d = 1

@@ -107,6 +107,7 @@ func (d *Instance) adminCounters() admin.Counters {
 		Disconnects:    make(map[string]uint64, len(server.Reasons)),
 		LogDropped:     d.log.Dropped(),
 		Survival:       d.survivalForAdmin(),
+		Handshakes:     d.handshakesForAdmin(),
 	}
 	for _, r := range server.Reasons {
 		c.Disconnects[string(r)] = st.Disconnects(r)

@@ -29,9 +29,22 @@
 // once, then at most one summary line per interval, so a flood cannot flood
 // the log) and never reaches the server.
 //
-// The number of handshakes in flight (and finished ones waiting for
-// Accept) is bounded by MaxPending: beyond it the listener stops accepting,
-// so further connects wait in the kernel's backlog instead of costing a
-// goroutine and a descriptor each. Every slot is freed within Timeout, so a
-// burst of stalled peers delays others by at most that long.
+// # Nobody starves at the door
+//
+// A peer that connects and sends nothing holds a handshake for the whole
+// timeout; were slots simply first come, first served, a few hundred such
+// peers (reconnecting as they time out) would keep every honest client
+// out. So under pressure the newcomer is taken in and an older handshake
+// gives way (is closed), as nginx reclaims its oldest idle connections when
+// it runs out of them.
+// MaxPending bounds the handshakes in progress plus finished connections
+// waiting for Accept; at the bound the oldest handshake in progress gives
+// way. MaxPendingPerSource bounds the handshakes from one source (an IPv4
+// address, an IPv6 /64); at it, that source's own oldest gives way, so one
+// address cannot hold more than a small share whatever it does. An honest
+// handshake takes a round trip or two; a stalled one is, by then, almost
+// always the oldest. A finished connection never gives way: when every
+// slot holds one the server has not accepted yet (it is not accepting),
+// the listener stops accepting and further connects wait in the kernel's
+// backlog. Every failure is counted by Reason (Stats) for the metrics.
 package listen

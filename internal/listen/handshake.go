@@ -26,8 +26,18 @@ type Options struct {
 	// Timeout bounds one handshake. Default DefaultTimeout.
 	Timeout time.Duration
 	// MaxPending bounds the connections in handshake or waiting for
-	// Accept. Default DefaultMaxPending.
+	// Accept. At the bound, the oldest handshake in progress gives way to
+	// a new connection. Default DefaultMaxPending.
 	MaxPending int
+	// MaxPendingPerSource bounds the handshakes in progress from one
+	// source (an IPv4 address, an IPv6 /64); at the bound, that source's
+	// oldest gives way to its newest. Default DefaultMaxPendingPerSource;
+	// negative: no bound of its own.
+	MaxPendingPerSource int
+	// Classify names the reason of a failed handshake for the failure
+	// counts; nil, or "" returned, reads the socket's error (a deadline,
+	// the peer's close) and calls anything else ReasonInvalid.
+	Classify func(error) Reason
 	// Log gets one line per failed handshake (summarised in a flood).
 	// Nil: failures are only counted.
 	Log *slog.Logger
@@ -40,6 +50,11 @@ type Options struct {
 const (
 	DefaultTimeout    = 5 * time.Second
 	DefaultMaxPending = 512
+	// DefaultMaxPendingPerSource leaves room for many clients behind one
+	// NAT address connecting at the same moment (an honest handshake is
+	// over in a round trip or two), while one address alone can hold no
+	// more than a small part of MaxPending.
+	DefaultMaxPendingPerSource = 16
 )
 
 // HandshakeListener is a net.Listener whose Accept returns only
@@ -51,19 +66,18 @@ type HandshakeListener struct {
 
 	ready chan net.Conn
 	errs  chan error
-	slots chan struct{}
 
 	ctx    context.Context // ends at Close
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	closed   bool
-	inflight map[net.Conn]struct{}
-	wg       sync.WaitGroup
+	mu     sync.Mutex
+	room   *sync.Cond // signalled when a finished connection is accepted, and at Close
+	closed bool
+	adm    *admission
+	wg     sync.WaitGroup
 
-	failed  atomic.Uint64
-	pending atomic.Int64
-	logLim  failureLog
+	failures [len(reasonsArray)]atomic.Uint64
+	logLim   failureLog
 }
 
 // NewHandshakeListener starts accepting on inner and running hs on each
@@ -75,6 +89,12 @@ func NewHandshakeListener(inner net.Listener, hs Handshake, opt Options) *Handsh
 	if opt.MaxPending <= 0 {
 		opt.MaxPending = DefaultMaxPending
 	}
+	switch {
+	case opt.MaxPendingPerSource == 0:
+		opt.MaxPendingPerSource = DefaultMaxPendingPerSource
+	case opt.MaxPendingPerSource < 0:
+		opt.MaxPendingPerSource = 0
+	}
 	if opt.LogEvery <= 0 {
 		opt.LogEvery = 10 * time.Second
 	}
@@ -83,16 +103,16 @@ func NewHandshakeListener(inner net.Listener, hs Handshake, opt Options) *Handsh
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	l := &HandshakeListener{
-		inner:    inner,
-		hs:       hs,
-		opt:      opt,
-		ready:    make(chan net.Conn),
-		errs:     make(chan error),
-		slots:    make(chan struct{}, opt.MaxPending),
-		ctx:      ctx,
-		cancel:   cancel,
-		inflight: make(map[net.Conn]struct{}),
+		inner:  inner,
+		hs:     hs,
+		opt:    opt,
+		ready:  make(chan net.Conn),
+		errs:   make(chan error),
+		ctx:    ctx,
+		cancel: cancel,
+		adm:    newAdmission(opt.MaxPending, opt.MaxPendingPerSource),
 	}
+	l.room = sync.NewCond(&l.mu)
 	l.logLim.every = opt.LogEvery
 	l.wg.Add(1)
 	go l.acceptLoop()
@@ -135,9 +155,10 @@ func (l *HandshakeListener) shut() bool {
 	}
 	l.closed = true
 	l.cancel()
-	for c := range l.inflight {
-		c.Close()
+	for e := l.adm.queue.Front(); e != nil; e = e.Next() {
+		e.Value.(*pending).conn.Close()
 	}
+	l.room.Broadcast()
 	return true
 }
 
@@ -148,26 +169,46 @@ func (l *HandshakeListener) Addr() net.Addr { return l.inner.Addr() }
 // restarted process).
 func (l *HandshakeListener) Inner() net.Listener { return l.inner }
 
-// Failed counts the connections closed because their handshake failed or
-// timed out (a metric).
-func (l *HandshakeListener) Failed() uint64 { return l.failed.Load() }
+// Failed counts the connections closed because their handshake failed,
+// timed out or gave way (a metric).
+func (l *HandshakeListener) Failed() uint64 {
+	var n uint64
+	for i := range l.failures {
+		n += l.failures[i].Load()
+	}
+	return n
+}
 
 // Pending is the number of connections in handshake or waiting for Accept.
-func (l *HandshakeListener) Pending() int { return int(l.pending.Load()) }
+func (l *HandshakeListener) Pending() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.adm.pending()
+}
+
+// Stats are a listener's handshake counts at one moment.
+type Stats struct {
+	Pending int               // in handshake or waiting for Accept
+	Failed  map[Reason]uint64 // closed before being served, by reason; every reason present
+}
+
+// Stats reads the listener's counts (for metrics and status).
+func (l *HandshakeListener) Stats() Stats {
+	st := Stats{Pending: l.Pending(), Failed: make(map[Reason]uint64, len(reasonsArray))}
+	for i, r := range reasonsArray {
+		st.Failed[r] = l.failures[i].Load()
+	}
+	return st
+}
 
 func (l *HandshakeListener) acceptLoop() {
 	defer l.wg.Done()
 	for {
-		// Take a slot first: with MaxPending in flight, stop accepting
-		// and let the kernel's backlog hold the next connects.
-		select {
-		case l.slots <- struct{}{}:
-		case <-l.ctx.Done():
+		if !l.waitRoom() {
 			return
 		}
 		c, err := l.inner.Accept()
 		if err != nil {
-			<-l.slots
 			if errors.Is(err, net.ErrClosed) {
 				// Closed underneath us (for example handed to
 				// another process): end as Close would.
@@ -181,41 +222,55 @@ func (l *HandshakeListener) acceptLoop() {
 			}
 			continue
 		}
-		if !l.track(c) {
-			<-l.slots
+		p := &pending{conn: c, source: sourceOf(c), started: time.Now()}
+		gaveWay, ok := l.admit(p)
+		for _, old := range gaveWay {
+			old.conn.Close()
+			l.fail(old.conn.RemoteAddr(), old.gaveWay, l.gaveWayErr(old))
+		}
+		if !ok {
 			c.Close()
 			return
 		}
 		l.wg.Add(1)
-		go l.handshake(c)
+		go l.handshake(p)
 	}
 }
 
-func (l *HandshakeListener) track(c net.Conn) bool {
+// waitRoom waits while every slot holds a finished connection the server
+// has not taken: then the kernel's backlog holds the next connects. False
+// once the listener is closed.
+func (l *HandshakeListener) waitRoom() bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for !l.closed && !l.adm.room() {
+		l.room.Wait()
+	}
+	return !l.closed
+}
+
+func (l *HandshakeListener) admit(p *pending) (gaveWay []*pending, ok bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return false
+		return nil, false
 	}
-	l.inflight[c] = struct{}{}
-	l.pending.Add(1)
-	return true
+	return l.adm.admit(p), true
 }
 
-func (l *HandshakeListener) untrack(c net.Conn) {
-	l.mu.Lock()
-	delete(l.inflight, c)
-	l.mu.Unlock()
+func (l *HandshakeListener) gaveWayErr(p *pending) error {
+	age := time.Since(p.started).Round(time.Millisecond)
+	if p.gaveWay == ReasonSourceFull {
+		return fmt.Errorf("gave way to a newer connection from the same source after %v: %d handshakes in progress from it", age, l.opt.MaxPendingPerSource)
+	}
+	return fmt.Errorf("gave way to a newer connection after %v: %d handshakes in progress, the most this listener holds", age, l.opt.MaxPending)
 }
 
-func (l *HandshakeListener) handshake(c net.Conn) {
+func (l *HandshakeListener) handshake(p *pending) {
 	defer l.wg.Done()
-	defer func() {
-		l.pending.Add(-1)
-		<-l.slots
-	}()
+	c := p.conn
 	peer := c.RemoteAddr()
-	deadline := time.Now().Add(l.opt.Timeout)
+	deadline := p.started.Add(l.opt.Timeout)
 	ctx, cancel := context.WithDeadline(l.ctx, deadline)
 	err := c.SetDeadline(deadline)
 	var sc net.Conn
@@ -227,17 +282,23 @@ func (l *HandshakeListener) handshake(c net.Conn) {
 		// The server sets its own deadlines; none of ours may linger.
 		err = sc.SetDeadline(time.Time{})
 	}
-	l.untrack(c)
-	if err != nil {
+	l.mu.Lock()
+	l.adm.remove(p)
+	gaveWay := p.gaveWay != ""
+	delivering := err == nil && !gaveWay
+	if delivering {
+		l.adm.waiting++
+	}
+	l.mu.Unlock()
+	if !delivering {
 		if sc != nil && sc != c {
 			sc.Close()
 		}
 		c.Close()
-		if l.ctx.Err() != nil {
-			return // closing: not the peer's fault
+		if gaveWay || l.ctx.Err() != nil {
+			return // counted when it gave way; or closing: not the peer's fault
 		}
-		l.failed.Add(1)
-		l.logFailure(peer, err)
+		l.fail(peer, l.reasonOf(err), err)
 		return
 	}
 	select {
@@ -245,14 +306,32 @@ func (l *HandshakeListener) handshake(c net.Conn) {
 	case <-l.ctx.Done():
 		sc.Close()
 	}
+	l.mu.Lock()
+	l.adm.waiting--
+	l.room.Signal()
+	l.mu.Unlock()
 }
 
-func (l *HandshakeListener) logFailure(peer net.Addr, err error) {
+func (l *HandshakeListener) reasonOf(err error) Reason {
+	if l.opt.Classify != nil {
+		if r := l.opt.Classify(err); r != "" {
+			return r
+		}
+	}
+	return classify(err)
+}
+
+func (l *HandshakeListener) fail(peer net.Addr, why Reason, err error) {
+	l.failures[reasonIndex(why)].Add(1)
+	l.logFailure(peer, why, err)
+}
+
+func (l *HandshakeListener) logFailure(peer net.Addr, why Reason, err error) {
 	suppressed, ok := l.logLim.allow(time.Now())
 	if !ok || l.opt.Log == nil {
 		return
 	}
-	args := []any{"peer", peer.String(), "err", err}
+	args := []any{"peer", peer.String(), "reason", string(why), "err", err}
 	if suppressed > 0 {
 		args = append(args, "not_logged_since_last", suppressed)
 	}

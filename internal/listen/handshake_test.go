@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -164,34 +165,184 @@ func TestFailureLogIsSummarised(t *testing.T) {
 	}
 }
 
-// With MaxPending handshakes stalled, the listener stops accepting;
-// once one slot frees, the next waiting connect goes through.
-func TestMaxPendingBounds(t *testing.T) {
-	l, _ := newTestListener(t, lineHandshake, Options{MaxPending: 2, Timeout: time.Minute})
-	a, b := dial(t, l), dial(t, l)
-	waitFor(t, func() bool { return l.Pending() == 2 }, "two handshakes pending")
-	third := dial(t, l) // sits in the kernel's backlog
-	third.Write([]byte("hello\n"))
-	got := acceptAsync(l)
-	select {
-	case r := <-got:
-		t.Fatalf("Accept returned %v, %v with every slot taken", r.c, r.err)
-	case <-time.After(100 * time.Millisecond):
+// dialFrom connects to l from the loopback address ip, so that tests can
+// play many sources on one host.
+func dialFrom(t *testing.T, ip string, l net.Listener) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(ip)}, Timeout: 5 * time.Second}
+	c, err := d.Dial("tcp4", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
 	}
-	a.Close() // frees a slot: a's handshake fails at once
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// closedByServer waits for the server to close c (EOF or reset).
+func closedByServer(t *testing.T, c net.Conn, what string) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF && !isReset(err) {
+		t.Fatalf("%s: read %v, want the server's close", what, err)
+	}
+}
+
+func acceptWithin(t *testing.T, l net.Listener, want net.Conn) {
+	t.Helper()
 	select {
-	case r := <-got:
+	case r := <-acceptAsync(l):
 		if r.err != nil {
 			t.Fatal(r.err)
 		}
 		r.c.Close()
-		if r.c.RemoteAddr().String() != third.LocalAddr().String() {
-			t.Fatalf("accepted %s, want %s", r.c.RemoteAddr(), third.LocalAddr())
+		if r.c.RemoteAddr().String() != want.LocalAddr().String() {
+			t.Fatalf("accepted %s, want %s", r.c.RemoteAddr(), want.LocalAddr())
 		}
 	case <-time.After(30 * time.Second):
-		t.Fatal("the waiting connect was not accepted after a slot freed")
+		t.Fatalf("%s was not accepted", want.LocalAddr())
 	}
-	_ = b
+}
+
+// With MaxPending handshakes stalled, a new connection is not left in the
+// kernel's backlog until one times out: the oldest stalled handshake gives
+// way to it, and the failure says so.
+func TestOldestGivesWayWhenFull(t *testing.T) {
+	l, logs := newTestListener(t, lineHandshake, Options{Name: "hello", MaxPending: 3, Timeout: time.Minute})
+	var stalled []net.Conn
+	for i := range 3 {
+		stalled = append(stalled, dialFrom(t, fmt.Sprintf("127.0.0.%d", 10+i), l))
+		waitFor(t, func() bool { return l.Pending() == i+1 }, "stalled handshake pending")
+	}
+	honest := dialFrom(t, "127.0.0.20", l)
+	honest.Write([]byte("hello\n"))
+	acceptWithin(t, l, honest)
+	closedByServer(t, stalled[0], "the oldest stalled peer")
+	waitFor(t, func() bool { return l.Stats().Failed[ReasonDisplaced] == 1 }, "one displaced")
+	if l.Pending() != 2 {
+		t.Errorf("Pending = %d, want the 2 younger stalled peers", l.Pending())
+	}
+	for _, c := range stalled[1:] {
+		c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("a younger stalled peer: read %v, want it still waiting", err)
+		}
+	}
+	if !strings.Contains(logs.String(), "reason=displaced") || !strings.Contains(logs.String(), "gave way to a newer connection") {
+		t.Errorf("log = %q, want the displaced line", logs)
+	}
+}
+
+// One source holds at most MaxPendingPerSource handshakes: its newest
+// connection makes its own oldest give way, and other sources lose
+// nothing.
+func TestPerSourceBound(t *testing.T) {
+	l, _ := newTestListener(t, lineHandshake, Options{MaxPending: 100, MaxPendingPerSource: 3, Timeout: time.Minute})
+	other := dialFrom(t, "127.0.0.30", l) // stalled too, from another source
+	waitFor(t, func() bool { return l.Pending() == 1 }, "the other source pending")
+	var flood []net.Conn
+	for range 5 {
+		flood = append(flood, dialFrom(t, "127.0.0.31", l))
+	}
+	waitFor(t, func() bool { return l.Stats().Failed[ReasonSourceFull] == 2 }, "two of the flood gave way")
+	closedByServer(t, flood[0], "the flood's oldest")
+	closedByServer(t, flood[1], "the flood's second oldest")
+	if p := l.Pending(); p != 4 {
+		t.Errorf("Pending = %d, want 1 + 3", p)
+	}
+	other.Write([]byte("hello\n"))
+	acceptWithin(t, l, other)
+}
+
+// IPv6 addresses count by /64, IPv4 by address.
+func TestSourceOf(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{"127.0.0.5:1", "127.0.0.5/32"},
+		{"[::ffff:10.1.2.3]:1", "10.1.2.3/32"},
+		{"[2001:db8:1:2:aaaa::1]:1", "2001:db8:1:2::/64"},
+		{"[2001:db8:1:2:bbbb::9]:1", "2001:db8:1:2::/64"},
+	}
+	for _, tt := range tests {
+		a, err := net.ResolveTCPAddr("tcp", tt.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sourceOf(addrConn{remote: a}); got.String() != tt.want {
+			t.Errorf("sourceOf(%s) = %s, want %s", tt.addr, got, tt.want)
+		}
+	}
+}
+
+type addrConn struct {
+	net.Conn
+	remote net.Addr
+}
+
+func (a addrConn) RemoteAddr() net.Addr { return a.remote }
+
+// A connection whose handshake finished is an honest client: it never
+// gives way. With every slot holding one the server has not accepted,
+// the listener stops accepting and further connects wait in the backlog;
+// once the server accepts, the next goes through. (The accept already
+// under way when the last slot filled still completes: one over the
+// bound.)
+func TestFinishedConnectionsDoNotGiveWay(t *testing.T) {
+	l, _ := newTestListener(t, lineHandshake, Options{MaxPending: 2, Timeout: time.Minute})
+	a, b := dialFrom(t, "127.0.0.40", l), dialFrom(t, "127.0.0.41", l)
+	a.Write([]byte("hello\n"))
+	b.Write([]byte("hello\n"))
+	waitFor(t, func() bool { return l.Pending() == 2 }, "two finished, not accepted")
+	third, fourth := dialFrom(t, "127.0.0.42", l), dialFrom(t, "127.0.0.43", l)
+	third.Write([]byte("hello\n"))
+	fourth.Write([]byte("hello\n"))
+	time.Sleep(100 * time.Millisecond) // what the listener would do wrong, it would do now
+	if st := l.Stats(); st.Failed[ReasonDisplaced] != 0 || st.Pending > 3 {
+		t.Fatalf("stats %+v: a finished connection gave way, or the bound did not hold", st)
+	}
+	got := map[string]bool{}
+	for range 4 {
+		r := <-acceptAsync(l)
+		if r.err != nil {
+			t.Fatal(r.err)
+		}
+		got[r.c.RemoteAddr().String()] = true
+		r.c.Close()
+	}
+	for _, c := range []net.Conn{a, b, third, fourth} {
+		if !got[c.LocalAddr().String()] {
+			t.Errorf("%s not accepted (got %v)", c.LocalAddr(), got)
+		}
+	}
+}
+
+// Failures are counted by reason: a timeout, a peer that closed, and a
+// peer that sent what the handshake refuses; Classify may name its own.
+func TestFailureReasons(t *testing.T) {
+	errUntrustedTest := errors.New("untrusted (test)")
+	hs := func(ctx context.Context, c net.Conn) (net.Conn, error) {
+		if sourceOf(c).Addr().String() == "127.0.0.53" {
+			return nil, errUntrustedTest
+		}
+		return lineHandshake(ctx, c)
+	}
+	classify := func(err error) Reason {
+		if errors.Is(err, errUntrustedTest) {
+			return ReasonUntrusted
+		}
+		return ""
+	}
+	l, _ := newTestListener(t, hs, Options{Timeout: 300 * time.Millisecond, Classify: classify})
+	dialFrom(t, "127.0.0.50", l) // times out
+	dialFrom(t, "127.0.0.51", l).Close()
+	dialFrom(t, "127.0.0.52", l).Write([]byte("wrong\n"))
+	dialFrom(t, "127.0.0.53", l)
+	want := map[Reason]uint64{ReasonTimeout: 1, ReasonClosed: 1, ReasonInvalid: 1, ReasonUntrusted: 1}
+	waitFor(t, func() bool { return l.Failed() == 4 }, "four failures")
+	st := l.Stats()
+	for _, r := range Reasons {
+		if st.Failed[r] != want[r] {
+			t.Errorf("failed[%s] = %d, want %d (all: %v)", r, st.Failed[r], want[r], st.Failed)
+		}
+	}
 }
 
 // Close ends the handshakes in flight (their peers see the close) and

@@ -15,8 +15,12 @@
 // or not complete within the header timeout is closed and logged, and
 // costs nothing else (see package listen: the header is read off the
 // accept loop, before the server counts the connection). A LOCAL header
-// (the balancer's own health check) or an UNKNOWN one keeps the peer's
-// address.
+// (the balancer's own health check), a v1 UNKNOWN one and a v2 PROXY one
+// with the UNSPEC family (a connection the balancer cannot describe) keep
+// the peer's address. A v2 header is judged by its 16 fixed bytes first: a
+// version or command that does not exist, or a declared length beyond the
+// 4 KiB chatd takes (the specification allows 64 KiB; chatd needs the
+// addresses and room for TLVs), is refused there, never waited for.
 //
 // What happens to a connection from a peer that is not trusted is the
 // Policy: Refuse (the default) closes it at once, unread, because with the

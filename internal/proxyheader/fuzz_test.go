@@ -17,6 +17,11 @@ func FuzzHeader(f *testing.F) {
 		"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x00\x0c\x7f\x00\x00\x4d\x7f\x00\x00\x01\x9c\x40\x15\xe5",
 		"\r\n\r\n\x00\r\nQUIT\n\x20\x00\x00\x00",
 		"\r\n\r\n\x00\r\nQUIT\n\x21\x21\x00\x24",
+		"\r\n\r\n\x00\r\nQUIT\n\x21\x00\x00\x00",             // PROXY, UNSPEC: the balancer's address
+		"\r\n\r\n\x00\r\nQUIT\n\x21\x00\x00\x03\x04\x00\x00", // PROXY, UNSPEC, a NOOP TLV
+		"\r\n\r\n\x00\r\nQUIT\n\x21\x11\xff\xff",             // longer than chatd takes
+		"\r\n\r\n\x00\r\nQUIT\n\x21\x11\x10\x01",             // one byte longer
+		"\r\n\r\n\x00\r\nQUIT\n\x31\x11\x00\x0c",             // version 3
 		"hello\n",
 		"PRO",
 	} {
@@ -28,7 +33,7 @@ func FuzzHeader(f *testing.F) {
 		if err != nil || !complete {
 			return
 		}
-		if need <= 0 || need > v2FixedLen+0xffff {
+		if need <= 0 || need > v2FixedLen+maxV2Body {
 			t.Fatalf("parseLen(%q) = %d", data, need)
 		}
 		if need > len(data) {
@@ -37,6 +42,9 @@ func FuzzHeader(f *testing.F) {
 		addr, err := parseHeader(data[:need], peer)
 		if err == nil && addr == nil {
 			t.Fatalf("parseHeader(%q) gave no address and no error", data[:need])
+		}
+		if isV2ProxyUnspec(data[:need]) && (err != nil || addr != peer) {
+			t.Fatalf("parseHeader(%q) = %v, %v for PROXY UNSPEC; want the peer's address", data[:need], addr, err)
 		}
 	})
 }

@@ -1,6 +1,7 @@
 package proxyheader
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,13 @@ type Config struct {
 	HeaderTimeout time.Duration
 	// MaxPending bounds headers being read at once (listen.Options).
 	MaxPending int
+	// MaxPendingPerBalancer bounds the headers being read at once from
+	// one trusted peer. Default: half of MaxPending. (Only trusted peers
+	// are ever read from; every connection through a balancer comes from
+	// its address, so the bound is per balancer, not per client: wide
+	// enough for a burst of honest connects, narrow enough that one
+	// broken balancer leaves room for the others.)
+	MaxPendingPerBalancer int
 	// Log gets a line per connection closed for its header (summarised).
 	Log *slog.Logger
 }
@@ -45,12 +53,30 @@ func Listen(inner net.Listener, cfg Config) (*listen.HandshakeListener, error) {
 	hs := func(ctx context.Context, c net.Conn) (net.Conn, error) {
 		return Handshake(ctx, c, cfg.Trusted, cfg.Untrusted)
 	}
+	maxPending := cmp.Or(cfg.MaxPending, listen.DefaultMaxPending)
 	return listen.NewHandshakeListener(inner, hs, listen.Options{
-		Name:       "PROXY header",
-		Timeout:    cfg.HeaderTimeout,
-		MaxPending: cfg.MaxPending,
-		Log:        cfg.Log,
+		Name:                "PROXY header",
+		Timeout:             cfg.HeaderTimeout,
+		MaxPending:          maxPending,
+		MaxPendingPerSource: cmp.Or(cfg.MaxPendingPerBalancer, max(maxPending/2, 1)),
+		Classify:            classify,
+		Log:                 cfg.Log,
 	}), nil
+}
+
+// classify names a failed header's reason for the failure counts.
+func classify(err error) listen.Reason {
+	switch {
+	case errors.Is(err, ErrUntrusted):
+		return listen.ReasonUntrusted
+	case errors.Is(err, ErrHeaderTimeout):
+		return listen.ReasonTimeout
+	case errors.Is(err, ErrClosedEarly):
+		return listen.ReasonClosed
+	case errors.Is(err, ErrNoHeader), errors.Is(err, ErrBadHeader):
+		return listen.ReasonInvalid
+	}
+	return ""
 }
 
 // Handshake applies the policy to one new connection: reads a trusted

@@ -22,6 +22,21 @@ const (
 	peekLen    = maxV1Len + 1
 )
 
+// maxV2Body is the longest v2 address block plus TLVs chatd takes: the
+// parser's own bound (4 KiB: room for the addresses and a client
+// certificate TLV), checked here from the length field so that a larger
+// header is refused at its 16th byte instead of being waited for and
+// read. The specification allows up to 64 KiB.
+var maxV2Body = int(proxyproto.MaxV2HeaderSize)
+
+// The v2 header's 13th and 14th bytes.
+const (
+	v2Version  = 0x20 // high nibble of the 13th byte
+	v2CmdLocal = 0x0
+	v2CmdProxy = 0x1
+	v2Unspec   = 0x00 // the 14th byte: address family and transport both unspecified
+)
+
 var (
 	sigV1 = []byte("PROXY")
 	sigV2 = []byte("\r\n\r\n\x00\r\nQUIT\n")
@@ -31,6 +46,7 @@ var (
 var (
 	ErrNoHeader      = errors.New("no PROXY header from a trusted peer")
 	ErrBadHeader     = errors.New("malformed PROXY header")
+	ErrHeaderTooLong = fmt.Errorf("%w: longer than chatd accepts", ErrBadHeader)
 	ErrUntrusted     = errors.New("peer is not a trusted proxy")
 	ErrClosedEarly   = errors.New("peer closed before its PROXY header was complete")
 	ErrHeaderTimeout = errors.New("PROXY header not complete in time")
@@ -50,6 +66,14 @@ func ReadHeader(ctx context.Context, c *net.TCPConn) (net.Addr, error) {
 
 // parseHeader parses one whole header, raw, from peer.
 func parseHeader(raw []byte, peer net.Addr) (net.Addr, error) {
+	if isV2ProxyUnspec(raw) {
+		// A PROXY command for a connection the balancer cannot describe
+		// (the specification leaves it to the receiver to serve it at the
+		// balancer's address or refuse it). The library refuses it; chatd
+		// serves it as it serves LOCAL, and skips the address block and
+		// TLVs, which the specification says carry nothing to trust.
+		return peer, nil
+	}
 	// bufio's smallest buffer is 16 bytes; the header is in it whole, as
 	// the library's v1 parser requires.
 	br := bufio.NewReaderSize(bytes.NewReader(raw), max(len(raw), 16))
@@ -117,14 +141,34 @@ func clientAddr(h *proxyproto.Header, peer net.Addr) (net.Addr, error) {
 	return src, nil
 }
 
+// isV2ProxyUnspec reports a v2 header with the PROXY command and the
+// UNSPEC family.
+func isV2ProxyUnspec(raw []byte) bool {
+	return len(raw) >= v2FixedLen && bytes.HasPrefix(raw, sigV2) &&
+		raw[12] == v2Version|v2CmdProxy && raw[13] == v2Unspec
+}
+
 // parseLen says how long the header starting in got is, once it can tell.
+// A v2 header is judged by its 16 fixed bytes alone: a version or command
+// that does not exist, or a length beyond maxV2Body, is refused before
+// anything after them is read.
 func parseLen(got []byte) (need int, complete bool, err error) {
 	switch {
 	case bytes.HasPrefix(got, sigV2):
 		if len(got) < v2FixedLen {
 			return 0, false, nil
 		}
-		return v2FixedLen + (int(got[14])<<8 | int(got[15])), true, nil
+		if got[12]&0xf0 != v2Version {
+			return 0, false, fmt.Errorf("%w: version %d, want 2", ErrBadHeader, got[12]>>4)
+		}
+		if cmd := got[12] & 0x0f; cmd != v2CmdLocal && cmd != v2CmdProxy {
+			return 0, false, fmt.Errorf("%w: command %#x, want LOCAL or PROXY", ErrBadHeader, cmd)
+		}
+		body := int(got[14])<<8 | int(got[15])
+		if body > maxV2Body {
+			return 0, false, fmt.Errorf("%w: declares %d bytes after the fixed 16, at most %d taken", ErrHeaderTooLong, body, maxV2Body)
+		}
+		return v2FixedLen + body, true, nil
 	case bytes.HasPrefix(got, sigV1):
 		if i := bytes.IndexByte(got, '\n'); i >= 0 {
 			return i + 1, true, nil

@@ -90,6 +90,17 @@ func TestHeaderForms(t *testing.T) {
 			return header(t, 2, proxyproto.PROXY, "[2001:db8::9]:999", "[2001:db8::1]:5605")
 		}, "[2001:db8::9]:999"},
 		{"v2 LOCAL", func(t *testing.T) []byte { return header(t, 2, proxyproto.LOCAL, "192.0.2.10:1234", "192.0.2.1:5605") }, ""},
+		{"v2 PROXY UNSPEC", func(*testing.T) []byte { return v2Raw(0x21, 0x00, nil) }, ""},
+		{"v2 PROXY UNSPEC with TLVs", func(*testing.T) []byte {
+			return v2Raw(0x21, 0x00, []byte{byte(proxyproto.PP2_TYPE_AUTHORITY), 0, 4, 'c', 'h', 'a', 't'})
+		}, ""},
+		{"v2 largest accepted", func(*testing.T) []byte {
+			body := make([]byte, maxV2Body) // addresses, then one NOOP TLV filling the rest
+			copy(body, []byte{192, 0, 2, 12, 192, 0, 2, 1, 0, 9, 0x15, 0xe5, byte(proxyproto.PP2_TYPE_NOOP)})
+			n := maxV2Body - 12 - 3
+			body[13], body[14] = byte(n>>8), byte(n)
+			return v2Raw(0x21, 0x11, body)
+		}, "192.0.2.12:9"},
 		{"v2 with TLV", func(t *testing.T) []byte {
 			h := proxyproto.HeaderProxyFromAddrs(2, tcpAddr("192.0.2.11:1"), tcpAddr("192.0.2.1:5605"))
 			if err := h.SetTLVs([]proxyproto.TLV{{Type: proxyproto.PP2_TYPE_AUTHORITY, Value: []byte("chat.example")}}); err != nil {
@@ -129,6 +140,45 @@ func TestHeaderForms(t *testing.T) {
 			n, err := s.Read(buf)
 			if err != nil || string(buf[:n]) != "hello\n" {
 				t.Errorf("socket after header: %q, %v; want %q", buf[:n], err, "hello\n")
+			}
+		})
+	}
+}
+
+// v2Raw is a v2 header: the signature, version/command and family bytes,
+// the length and body.
+func v2Raw(verCmd, family byte, body []byte) []byte {
+	b := append([]byte{}, sigV2...)
+	b = append(b, verCmd, family, byte(len(body)>>8), byte(len(body)))
+	return append(b, body...)
+}
+
+// A v2 header is judged by its 16 fixed bytes: a declared length beyond
+// what chatd takes, an unknown version or command, is refused at once,
+// neither waited for nor read, even while the peer keeps the connection
+// open and sends more.
+func TestV2RefusedAtFixedPart(t *testing.T) {
+	tests := []struct {
+		name  string
+		fixed []byte
+		want  error
+	}{
+		{"length 65535", v2Raw(0x21, 0x11, nil)[:14], ErrHeaderTooLong},
+		{"one byte too long", v2Raw(0x21, 0x11, nil)[:14], ErrHeaderTooLong},
+		{"version 1", v2Raw(0x11, 0x11, make([]byte, 12)), ErrBadHeader},
+		{"command 2", v2Raw(0x22, 0x11, make([]byte, 12)), ErrBadHeader},
+	}
+	tests[0].fixed = append(tests[0].fixed, 0xff, 0xff)
+	n := maxV2Body + 1
+	tests[1].fixed = append(tests[1].fixed, byte(n>>8), byte(n))
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, s := pair(t, "127.0.0.1")
+			c.Write(tt.fixed[:v2FixedLen])
+			c.Write(make([]byte, 40)) // the start of a body, never the whole
+			_, err := handshake(s, Refuse, 10*time.Second)
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("err = %v, want %v (not a wait for the declared bytes)", err, tt.want)
 			}
 		})
 	}

@@ -70,6 +70,21 @@ type Status struct {
 	// Survival is restart survival (clients kept across a crash or a
 	// restart).
 	Survival Survival `json:"restart_survival"`
+	// Handshakes are the connections not served yet, one entry per kind
+	// of handshake the listeners run (none without TLS or PROXY).
+	Handshakes []Handshakes `json:"handshakes,omitempty"`
+}
+
+// Handshakes counts one kind of handshake a connection goes through
+// before it is served: "proxy" (the PROXY header) or "tls".
+type Handshakes struct {
+	Stage   string `json:"stage"`
+	Pending int    `json:"pending"` // in handshake, or done and not yet served
+	// Failed counts the connections closed before they were served, by
+	// reason: timeout, closed (by the peer), invalid, untrusted (a
+	// direct peer refused by the PROXY policy), displaced and
+	// source_full (gave way to newer connections under pressure).
+	Failed map[string]uint64 `json:"failed"`
 }
 
 // ClientIDs says whether client IDs are saved in the state directory, so
