@@ -76,7 +76,8 @@ func absoluteOrEmpty(v any) error {
 // a certificate chatd cannot use fails the check, not the start; from
 // kept when not nil), that the PROXY protocol has peers to trust, and that
 // no key is set that its companion leaves without effect (dependents.go).
-func checkTogether(c *Config, src sources, kept *tlslisten.Material) error {
+func checkTogether(c *Config, src sources, opts checkOptions) error {
+	kept := opts.tls
 	bad := func(key, reason string) error {
 		return &Error{Key: key, Value: fmt.Sprint(field(c, key).Interface()), Source: src.of(key), Reason: reason}
 	}
@@ -102,6 +103,9 @@ func checkTogether(c *Config, src sources, kept *tlslisten.Material) error {
 	}
 	if c.ProxyProtocol.Enabled && len(c.ProxyProtocol.Trusted) == 0 {
 		return bad("proxy_protocol.trusted", "must list the load balancers' addresses when proxy_protocol.enabled is true")
+	}
+	if opts.ranBefore {
+		return nil
 	}
 	return checkDependents(c, src)
 }

@@ -25,7 +25,7 @@ func FromKept(doc []byte, tls *tlslisten.Material, origin string) (*Config, erro
 	if err := v.ReadConfig(bytes.NewReader(doc)); err != nil {
 		return nil, fmt.Errorf("%s: not valid YAML: %w", origin, err)
 	}
-	cfg, err := decodeCheckedOn(v, sources{v: v}, "", nil, checkOptions{onThisHost: true, tls: tls})
+	cfg, err := decodeCheckedOn(v, sources{v: v}, "", nil, checkOptions{onThisHost: true, tls: tls, ranBefore: true})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", origin, err)
 	}

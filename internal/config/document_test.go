@@ -1,6 +1,7 @@
 package config
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -34,5 +35,18 @@ func TestFromDocumentRefusesBadInput(t *testing.T) {
 		if _, err := FromDocument([]byte(doc), "handed-over config"); err == nil || !strings.Contains(err.Error(), "handed-over config") {
 			t.Errorf("%q: err %v", doc, err)
 		}
+	}
+}
+
+// A config a chatd already ran on may hold a key that a newer chatd
+// refuses because it does nothing there; as the last good config it must
+// still load, or an upgrade onto a broken file would end in an outage.
+func TestLastGoodConfigMayHoldAKeyThatDoesNothing(t *testing.T) {
+	doc := []byte("listen: [\"127.0.0.1:0\"]\nproxy_protocol:\n  enabled: false\n  trusted: [\"10.0.0.1\"]\n")
+	if _, err := FromKept(doc, nil, "kept"); err != nil {
+		t.Fatalf("FromKept refused the last good config: %v", err)
+	}
+	if _, err := loadFile(t, filepath.Join(t.TempDir(), "chatd.yaml"), string(doc)); err == nil || !strings.Contains(err.Error(), "does nothing") {
+		t.Fatalf("a file with the same key: got %v, want the does-nothing refusal", err)
 	}
 }

@@ -59,6 +59,12 @@ type checkOptions struct {
 	// tls, if not nil, is the TLS material to check instead of reading
 	// the files tls.* names (a kept config, see FromKept).
 	tls *tlslisten.Material
+	// ranBefore: a config a chatd already ran on (kept or handed over).
+	// A key refused only because it does nothing is let through then: a
+	// newer chatd that refuses such keys must not find the last good
+	// config unusable after an upgrade, which would make the upgrade an
+	// outage.
+	ranBefore bool
 }
 
 // decodeCheckedOn decodes and checks what v has read, as Load does.
@@ -84,7 +90,7 @@ func decodeCheckedOn(v *viper.Viper, src sources, file string, skipped []string,
 			return nil, &Error{Key: k.name, Value: fmt.Sprint(val), Source: src.of(k.name), Reason: err.Error()}
 		}
 	}
-	if err := checkTogether(cfg, src, opts.tls); err != nil {
+	if err := checkTogether(cfg, src, opts); err != nil {
 		return nil, err
 	}
 	cfg.File = file
