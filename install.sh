@@ -149,7 +149,7 @@ uninstall() {
 
 # remove_service stops and removes the service where a service manager
 # runs. Where none does (a container), there is no service to remove:
-# chatd can only have run in the foreground, so stop such a process.
+# chatd can only have run in the foreground, so stop that process.
 remove_service() {
 	if [ ! -x "$BIN/chatd" ]; then
 		note "$BIN/chatd is not there; if a chatd service is still installed, remove it by hand"
@@ -163,23 +163,40 @@ remove_service() {
 	stop_foreground
 }
 
-# stop_foreground stops chatd processes started from $BIN/chatd, waiting
-# up to 10 seconds for them to drain and exit.
+# stop_foreground stops the chatd that serves the installed config's admin
+# socket, waiting up to 10 seconds for it to drain and exit. chatd writes
+# its PID into the lock file beside that socket and holds the file open
+# for its whole life. Any other chatd, even one started from $BIN/chatd
+# (another user's, a second instance), has another socket and is left
+# alone.
 stop_foreground() {
-	command -v pgrep >/dev/null 2>&1 || return 0
-	pids=$(pgrep -x -f "$BIN/chatd( .*)?" | tr '\n' ' ' || true)
-	pids=${pids% }
-	[ -n "$pids" ] || return 0
-	# shellcheck disable=SC2086 # one PID per word
-	kill $pids 2>/dev/null || true
+	socket=$("$BIN/chatd" config show --config "$CONFIG" admin.socket 2>/dev/null) || socket=$SOCKET
+	lock=$socket.lock
+	pid=
+	[ ! -r "$lock" ] || pid=$(sed -n '1{/^[1-9][0-9]*$/p;}' "$lock")
+	if [ -z "$pid" ] || ! holds_open "$pid" "$lock"; then
+		say "no chatd is running on $socket: nothing to stop"
+		return 0
+	fi
+	kill "$pid" 2>/dev/null || true # it may have exited meanwhile
 	tries=0
-	# shellcheck disable=SC2086
-	while kill -0 $pids 2>/dev/null; do
+	while kill -0 "$pid" 2>/dev/null; do
 		tries=$((tries + 1))
-		[ "$tries" -lt 50 ] || die "chatd (PID $pids) did not stop within 10 seconds"
+		[ "$tries" -lt 50 ] || die "chatd (PID $pid) did not stop within 10 seconds"
 		sleep 0.2
 	done
-	say "stopped chatd (PID $pids)"
+	say "stopped chatd (PID $pid, admin socket $socket)"
+}
+
+# holds_open PID FILE: is process PID alive with FILE open? A lock file
+# left behind by a chatd that was killed names a PID that any process may
+# have by now; only the lock's holder keeps it open.
+holds_open() {
+	want=$(readlink -f "$2" 2>/dev/null) || return 1
+	for fd in "/proc/$1/fd"/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" != "$want" ] || return 0
+	done
+	return 1
 }
 
 purge() {
@@ -334,10 +351,10 @@ render_config() {
 		-e "s|^  # socket: .*|  socket: \"$SOCKET\"|" \
 		-e "s|^  group: \"\"|  group: \"$ADMIN_GROUP\"|" \
 		"$SRC/configs/chatd.yaml" >"$out"
-	shown=$("$TMP/chatd" config show --config "$out") || die "the rendered sample config is invalid"
-	for want in "state_dir: \"$STATE_DIR\"" "socket: \"$SOCKET\"" "group: \"$ADMIN_GROUP\""; do
-		printf '%s\n' "$shown" | grep -qF "$want" ||
-			die "configs/chatd.yaml no longer has the lines install.sh edits ($want)"
+	"$TMP/chatd" config show --config "$out" >/dev/null || die "the rendered sample config is invalid"
+	for want in "state_dir=$STATE_DIR" "admin.socket=$SOCKET" "admin.group=$ADMIN_GROUP"; do
+		[ "$("$TMP/chatd" config show --config "$out" "${want%%=*}")" = "${want#*=}" ] ||
+			die "configs/chatd.yaml no longer has the lines install.sh edits (${want%%=*})"
 	done
 }
 
@@ -401,14 +418,23 @@ install_service() {
 		say "started the chatd service"
 	fi
 	wait_ready
-	listen=$("$BIN/chatd" config show --config "$CONFIG" | sed -n 's/^listen: "\(.*\)"$/\1/p')
+	# chatd itself says where it listens (one address a line), so the
+	# summary follows the config's layout and an edited listen alike.
+	listen=$("$BIN/chatd" config show --config "$CONFIG" listen) ||
+		die "chatd config show --config $CONFIG listen failed"
+	first=$(printf '%s\n' "$listen" | sed -n 1p)
+	listen=$(printf '%s\n' "$listen" | awk 'NR > 1 { printf ", " } { printf "%s", $0 }')
 	say ""
-	say "chatd is running ($platform) and answers on $listen."
+	if [ -n "$first" ]; then
+		say "chatd is running ($platform) and answers on $listen."
+	else
+		say "chatd is running ($platform) with no plain listener (see tls.listen in $CONFIG)."
+	fi
 	say "  config: $CONFIG (after editing it: chatctl reload)"
 	say "  state:  $STATE_DIR"
 	say "  admin:  $SOCKET (root and group $ADMIN_GROUP)"
 	say "Next:"
-	next "chat --addr $listen" "talk to it"
+	[ -z "$first" ] || next "chat --addr $first" "talk to it"
 	next "chatctl list" "the connected clients (root or group $ADMIN_GROUP)"
 	if [ "$OS" != Darwin ]; then
 		next "sudo usermod -aG $ADMIN_GROUP USER" "let USER run chatctl (from their next login)"
