@@ -7,6 +7,9 @@ set -eu
 PREFIX=/usr/local
 CONFIG_DIR=/etc/chatd
 CONFIG=$CONFIG_DIR/chatd.yaml
+# The accounts install.sh created (not found), one "user NAME" or
+# "group NAME" a line: --purge removes those and no other.
+ACCOUNTS_MADE=$CONFIG_DIR/.accounts-made-by-install.sh
 SERVICE_USER=chatd
 BINARIES="chatd chatctl chat"
 MODULE=github.com/chatd/chatd
@@ -35,7 +38,9 @@ Options:
   --uninstall    stop and remove the service and the binaries; keep
                  $CONFIG_DIR and the state directory
   --purge        with --uninstall: also remove $CONFIG_DIR, the state
-                 directory and the '$SERVICE_USER' user and group
+                 directory and the '$SERVICE_USER' user and group if
+                 install.sh created them (an account that was there
+                 before is kept)
   -h, --help     show this help
 
 Environment:
@@ -200,6 +205,8 @@ holds_open() {
 }
 
 purge() {
+	made=
+	[ ! -r "$ACCOUNTS_MADE" ] || made=$(cat "$ACCOUNTS_MADE")
 	gone=
 	for d in "$CONFIG_DIR" "$STATE_DIR"; do
 		if [ -e "$d" ]; then
@@ -207,26 +214,43 @@ purge() {
 			gone="$gone $d"
 		fi
 	done
+	kept=
 	if [ "$OS" != Darwin ]; then
+		made_user=0 made_group=0
+		! printf '%s\n' "$made" | grep -qx "user $SERVICE_USER" || made_user=1
+		! printf '%s\n' "$made" | grep -qx "group $SERVICE_USER" || made_group=1
 		had_group=0
 		! group_exists "$SERVICE_USER" || had_group=1
 		if id "$SERVICE_USER" >/dev/null 2>&1; then
-			userdel "$SERVICE_USER" 2>/dev/null || deluser "$SERVICE_USER" >/dev/null ||
-				die "could not remove user $SERVICE_USER"
-			gone="$gone user:$SERVICE_USER"
+			# userdel also removes a group of the user's name: only
+			# when that group is ours too.
+			if [ "$made_user" = 1 ] && { [ "$made_group" = 1 ] || [ "$had_group" = 0 ]; }; then
+				userdel "$SERVICE_USER" 2>/dev/null || deluser "$SERVICE_USER" >/dev/null ||
+					die "could not remove user $SERVICE_USER"
+				gone="$gone user:$SERVICE_USER"
+			else
+				kept="$kept user:$SERVICE_USER"
+			fi
 		fi
-		# userdel may have removed the user's group with it.
-		if group_exists "$SERVICE_USER"; then
-			groupdel "$SERVICE_USER" 2>/dev/null || delgroup "$SERVICE_USER" >/dev/null ||
-				die "could not remove group $SERVICE_USER"
+		if [ "$had_group" = 1 ]; then
+			if [ "$made_group" = 0 ]; then
+				kept="$kept group:$SERVICE_USER"
+			else
+				# userdel may have removed it with the user.
+				if group_exists "$SERVICE_USER"; then
+					groupdel "$SERVICE_USER" 2>/dev/null || delgroup "$SERVICE_USER" >/dev/null ||
+						die "could not remove group $SERVICE_USER"
+				fi
+				gone="$gone group:$SERVICE_USER"
+			fi
 		fi
-		[ "$had_group" = 0 ] || gone="$gone group:$SERVICE_USER"
 	fi
 	if [ -n "$gone" ]; then
 		say "purged$gone"
-	else
+	elif [ -z "$kept" ]; then
 		say "nothing to purge: no $CONFIG_DIR, $STATE_DIR or $SERVICE_USER account"
 	fi
+	[ -z "$kept" ] || say "kept$kept: install.sh did not create it (remove it yourself if nothing needs it)"
 }
 
 group_exists() {
@@ -324,12 +348,16 @@ create_account() {
 	nologin=/usr/sbin/nologin
 	[ -x "$nologin" ] || nologin=/sbin/nologin
 	[ -x "$nologin" ] || nologin=/bin/false
+	# What install.sh creates is noted, for --purge: it removes only
+	# those, never an account that was there before.
+	mkdir -p "$CONFIG_DIR"
 	if ! group_exists "$SERVICE_USER"; then
 		if command -v groupadd >/dev/null 2>&1; then
 			groupadd --system "$SERVICE_USER"
 		else
 			addgroup -S "$SERVICE_USER"
 		fi
+		echo "group $SERVICE_USER" >>"$ACCOUNTS_MADE"
 		say "created system group $SERVICE_USER"
 	fi
 	if ! id "$SERVICE_USER" >/dev/null 2>&1; then
@@ -339,6 +367,7 @@ create_account() {
 		else
 			adduser -S -D -H -h /nonexistent -s "$nologin" -G "$SERVICE_USER" "$SERVICE_USER"
 		fi
+		echo "user $SERVICE_USER" >>"$ACCOUNTS_MADE"
 		say "created system user $SERVICE_USER (no login shell, no home)"
 	fi
 }

@@ -73,7 +73,8 @@ func runInContainer(t *testing.T, ctx context.Context, timeout time.Duration, di
 // chatd on the installed config's admin socket (and no other chatd, even
 // one run from the installed binary by another user, even when a stale
 // lock names it) and removes the binaries, --purge the config, state and
-// account, and every message says what really happened.
+// the account it created (never one that was there before), and every
+// message says what really happened.
 func TestInstallShWithoutServiceManager(t *testing.T) {
 	root := requireSandbox(t)
 	goBin, err := exec.LookPath("go")
@@ -142,6 +143,15 @@ absent id chatd
 absent getent group chatd
 step purge again
 "$INSTALL" --uninstall --purge
+step an account that was there before install.sh
+useradd --create-home --user-group --shell /bin/bash chatd
+echo mine >/home/chatd/notes
+"$INSTALL"
+"$INSTALL" --uninstall --purge
+test ! -e /etc/chatd
+id chatd >/dev/null
+getent group chatd >/dev/null
+test "$(cat /home/chatd/notes)" = mine
 step done
 `
 	ctx := context.Background()
@@ -169,6 +179,7 @@ step done
 		"purged /etc/chatd /var/lib/chatd user:chatd group:chatd\n",
 		"no chatd binaries in /usr/local/bin: nothing to remove there",
 		"nothing to purge: no /etc/chatd, /var/lib/chatd or chatd account",
+		"purged /etc/chatd\nkept user:chatd group:chatd: install.sh did not create it (remove it yourself if nothing needs it)\n",
 		"== done",
 	} {
 		if !strings.Contains(out, want) {
