@@ -305,7 +305,7 @@ echo "== done"
 		fmt.Sscanf(after, "%d", &pid)
 	}
 	for _, want := range []string{
-		fmt.Sprintf("chatd: chatd (PID %d, not started by the package) is still running: it was not stopped.", pid),
+		fmt.Sprintf("chatd: chatd (PID %d, not started by the package) is still running: the package stops only chatd.service, not a chatd started by hand.", pid),
 		fmt.Sprintf("chatd: chatd (PID %d, not started by the package) is still running, now without its config and state", pid),
 		"chatd: the chatd user and group stay",
 		"chatd: systemd is not running here (a container?), so chatd was not started.",
