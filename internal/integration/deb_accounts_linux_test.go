@@ -59,21 +59,36 @@ func TestDebPurgeKeepsAccountsItDidNotCreate(t *testing.T) {
 }
 
 // Where a policy-rc.d forbids service actions (every container image has
-// one), remove and purge still succeed, and say that chatd runs on and
-// how to stop it, rather than failing half-way with chatd running.
+// one), an upgrade says chatd was not restarted, and remove and purge
+// still succeed and say that chatd runs on and how to stop it, rather
+// than failing half-way with chatd running.
 func TestDebRemoveAndPurgeWhereServicesAreForbidden(t *testing.T) {
 	root, goBin := debPrerequisites(t)
 	ctx, cancel := context.WithTimeout(context.Background(), debTimeout)
 	defer cancel()
-	deb := buildDeb(t, ctx, goBin, root, t.TempDir(), "1.0.0")
+	pkgs := t.TempDir()
+	first, second := buildDeb(t, ctx, goBin, root, pkgs, "1.0.0"), buildDeb(t, ctx, goBin, root, pkgs, "1.0.1")
 	sb, svc, apt := debSandbox(t, ctx)
 
-	apt("install", deb)
+	apt("install", first)
 	pid := svc.show("MainPID")["MainPID"]
 	sb.sh(ctx, 10*time.Second, "printf '#!/bin/sh\\nexit 101\\n' >"+policyRCD+" && chmod 755 "+policyRCD)
 	stillRunning := "chatd: chatd.service (PID " + pid + ") is still running"
 
-	out := apt("remove", "chatd")
+	// An upgrade whose restart is forbidden says the old process runs on.
+	out := apt("install", second)
+	if now := svc.show("MainPID")["MainPID"]; now != pid {
+		t.Fatalf("the upgrade under policy-rc.d restarted chatd (PID %s → %s); the test expects it not to", pid, now)
+	}
+	if want := "chatd: chatd.service was not restarted: /usr/sbin/policy-rc.d forbids restarting services here. PID " + pid +
+		" still runs the previous version; restart it: systemctl restart chatd"; !strings.Contains(out, want) {
+		t.Errorf("the upgrade did not say %q", want)
+	}
+	if strings.Contains(out, "chatd.service is running; 'chatctl status' answers") {
+		t.Errorf("the upgrade claimed the new chatd runs")
+	}
+
+	out = apt("remove", "chatd")
 	if now := svc.show("ActiveState", "MainPID"); now["ActiveState"] != "active" || now["MainPID"] != pid {
 		t.Fatalf("after remove under policy-rc.d: %v; the test expects chatd left running (PID %s)", now, pid)
 	}
