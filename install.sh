@@ -7,6 +7,9 @@ set -eu
 PREFIX=/usr/local
 CONFIG_DIR=/etc/chatd
 CONFIG=$CONFIG_DIR/chatd.yaml
+# The accounts install.sh created (not found), one "user NAME" or
+# "group NAME" a line: --purge removes those and no other.
+ACCOUNTS_MADE=$CONFIG_DIR/.accounts-made-by-install.sh
 SERVICE_USER=chatd
 BINARIES="chatd chatctl chat"
 MODULE=github.com/chatd/chatd
@@ -35,7 +38,9 @@ Options:
   --uninstall    stop and remove the service and the binaries; keep
                  $CONFIG_DIR and the state directory
   --purge        with --uninstall: also remove $CONFIG_DIR, the state
-                 directory and the '$SERVICE_USER' user and group
+                 directory and the '$SERVICE_USER' user and group if
+                 install.sh created them (an account that was there
+                 before is kept)
   -h, --help     show this help
 
 Environment:
@@ -149,7 +154,7 @@ uninstall() {
 
 # remove_service stops and removes the service where a service manager
 # runs. Where none does (a container), there is no service to remove:
-# chatd can only have run in the foreground, so stop such a process.
+# chatd can only have run in the foreground, so stop that process.
 remove_service() {
 	if [ ! -x "$BIN/chatd" ]; then
 		note "$BIN/chatd is not there; if a chatd service is still installed, remove it by hand"
@@ -163,26 +168,45 @@ remove_service() {
 	stop_foreground
 }
 
-# stop_foreground stops chatd processes started from $BIN/chatd, waiting
-# up to 10 seconds for them to drain and exit.
+# stop_foreground stops the chatd that serves the installed config's admin
+# socket, waiting up to 10 seconds for it to drain and exit. chatd writes
+# its PID into the lock file beside that socket and holds the file open
+# for its whole life. Any other chatd, even one started from $BIN/chatd
+# (another user's, a second instance), has another socket and is left
+# alone.
 stop_foreground() {
-	command -v pgrep >/dev/null 2>&1 || return 0
-	pids=$(pgrep -x -f "$BIN/chatd( .*)?" | tr '\n' ' ' || true)
-	pids=${pids% }
-	[ -n "$pids" ] || return 0
-	# shellcheck disable=SC2086 # one PID per word
-	kill $pids 2>/dev/null || true
+	socket=$("$BIN/chatd" config show --config "$CONFIG" admin.socket 2>/dev/null) || socket=$SOCKET
+	lock=$socket.lock
+	pid=
+	[ ! -r "$lock" ] || pid=$(sed -n '1{/^[1-9][0-9]*$/p;}' "$lock")
+	if [ -z "$pid" ] || ! holds_open "$pid" "$lock"; then
+		say "no chatd is running on $socket: nothing to stop"
+		return 0
+	fi
+	kill "$pid" 2>/dev/null || true # it may have exited meanwhile
 	tries=0
-	# shellcheck disable=SC2086
-	while kill -0 $pids 2>/dev/null; do
+	while kill -0 "$pid" 2>/dev/null; do
 		tries=$((tries + 1))
-		[ "$tries" -lt 50 ] || die "chatd (PID $pids) did not stop within 10 seconds"
+		[ "$tries" -lt 50 ] || die "chatd (PID $pid) did not stop within 10 seconds"
 		sleep 0.2
 	done
-	say "stopped chatd (PID $pids)"
+	say "stopped chatd (PID $pid, admin socket $socket)"
+}
+
+# holds_open PID FILE: is process PID alive with FILE open? A lock file
+# left behind by a chatd that was killed names a PID that any process may
+# have by now; only the lock's holder keeps it open.
+holds_open() {
+	want=$(readlink -f "$2" 2>/dev/null) || return 1
+	for fd in "/proc/$1/fd"/*; do
+		[ "$(readlink "$fd" 2>/dev/null)" != "$want" ] || return 0
+	done
+	return 1
 }
 
 purge() {
+	made=
+	[ ! -r "$ACCOUNTS_MADE" ] || made=$(cat "$ACCOUNTS_MADE")
 	gone=
 	for d in "$CONFIG_DIR" "$STATE_DIR"; do
 		if [ -e "$d" ]; then
@@ -190,26 +214,43 @@ purge() {
 			gone="$gone $d"
 		fi
 	done
+	kept=
 	if [ "$OS" != Darwin ]; then
+		made_user=0 made_group=0
+		! printf '%s\n' "$made" | grep -qx "user $SERVICE_USER" || made_user=1
+		! printf '%s\n' "$made" | grep -qx "group $SERVICE_USER" || made_group=1
 		had_group=0
 		! group_exists "$SERVICE_USER" || had_group=1
 		if id "$SERVICE_USER" >/dev/null 2>&1; then
-			userdel "$SERVICE_USER" 2>/dev/null || deluser "$SERVICE_USER" >/dev/null ||
-				die "could not remove user $SERVICE_USER"
-			gone="$gone user:$SERVICE_USER"
+			# userdel also removes a group of the user's name: only
+			# when that group is ours too.
+			if [ "$made_user" = 1 ] && { [ "$made_group" = 1 ] || [ "$had_group" = 0 ]; }; then
+				userdel "$SERVICE_USER" 2>/dev/null || deluser "$SERVICE_USER" >/dev/null ||
+					die "could not remove user $SERVICE_USER"
+				gone="$gone user:$SERVICE_USER"
+			else
+				kept="$kept user:$SERVICE_USER"
+			fi
 		fi
-		# userdel may have removed the user's group with it.
-		if group_exists "$SERVICE_USER"; then
-			groupdel "$SERVICE_USER" 2>/dev/null || delgroup "$SERVICE_USER" >/dev/null ||
-				die "could not remove group $SERVICE_USER"
+		if [ "$had_group" = 1 ]; then
+			if [ "$made_group" = 0 ]; then
+				kept="$kept group:$SERVICE_USER"
+			else
+				# userdel may have removed it with the user.
+				if group_exists "$SERVICE_USER"; then
+					groupdel "$SERVICE_USER" 2>/dev/null || delgroup "$SERVICE_USER" >/dev/null ||
+						die "could not remove group $SERVICE_USER"
+				fi
+				gone="$gone group:$SERVICE_USER"
+			fi
 		fi
-		[ "$had_group" = 0 ] || gone="$gone group:$SERVICE_USER"
 	fi
 	if [ -n "$gone" ]; then
 		say "purged$gone"
-	else
+	elif [ -z "$kept" ]; then
 		say "nothing to purge: no $CONFIG_DIR, $STATE_DIR or $SERVICE_USER account"
 	fi
+	[ -z "$kept" ] || say "kept$kept: install.sh did not create it (remove it yourself if nothing needs it)"
 }
 
 group_exists() {
@@ -307,12 +348,16 @@ create_account() {
 	nologin=/usr/sbin/nologin
 	[ -x "$nologin" ] || nologin=/sbin/nologin
 	[ -x "$nologin" ] || nologin=/bin/false
+	# What install.sh creates is noted, for --purge: it removes only
+	# those, never an account that was there before.
+	mkdir -p "$CONFIG_DIR"
 	if ! group_exists "$SERVICE_USER"; then
 		if command -v groupadd >/dev/null 2>&1; then
 			groupadd --system "$SERVICE_USER"
 		else
 			addgroup -S "$SERVICE_USER"
 		fi
+		echo "group $SERVICE_USER" >>"$ACCOUNTS_MADE"
 		say "created system group $SERVICE_USER"
 	fi
 	if ! id "$SERVICE_USER" >/dev/null 2>&1; then
@@ -322,6 +367,7 @@ create_account() {
 		else
 			adduser -S -D -H -h /nonexistent -s "$nologin" -G "$SERVICE_USER" "$SERVICE_USER"
 		fi
+		echo "user $SERVICE_USER" >>"$ACCOUNTS_MADE"
 		say "created system user $SERVICE_USER (no login shell, no home)"
 	fi
 }
@@ -334,10 +380,10 @@ render_config() {
 		-e "s|^  # socket: .*|  socket: \"$SOCKET\"|" \
 		-e "s|^  group: \"\"|  group: \"$ADMIN_GROUP\"|" \
 		"$SRC/configs/chatd.yaml" >"$out"
-	shown=$("$TMP/chatd" config show --config "$out") || die "the rendered sample config is invalid"
-	for want in "state_dir: \"$STATE_DIR\"" "socket: \"$SOCKET\"" "group: \"$ADMIN_GROUP\""; do
-		printf '%s\n' "$shown" | grep -qF "$want" ||
-			die "configs/chatd.yaml no longer has the lines install.sh edits ($want)"
+	"$TMP/chatd" config show --config "$out" >/dev/null || die "the rendered sample config is invalid"
+	for want in "state_dir=$STATE_DIR" "admin.socket=$SOCKET" "admin.group=$ADMIN_GROUP"; do
+		[ "$("$TMP/chatd" config show --config "$out" "${want%%=*}")" = "${want#*=}" ] ||
+			die "configs/chatd.yaml no longer has the lines install.sh edits (${want%%=*})"
 	done
 }
 
@@ -401,14 +447,23 @@ install_service() {
 		say "started the chatd service"
 	fi
 	wait_ready
-	listen=$("$BIN/chatd" config show --config "$CONFIG" | sed -n 's/^listen: "\(.*\)"$/\1/p')
+	# chatd itself says where it listens (one address a line), so the
+	# summary follows the config's layout and an edited listen alike.
+	listen=$("$BIN/chatd" config show --config "$CONFIG" listen) ||
+		die "chatd config show --config $CONFIG listen failed"
+	first=$(printf '%s\n' "$listen" | sed -n 1p)
+	listen=$(printf '%s\n' "$listen" | awk 'NR > 1 { printf ", " } { printf "%s", $0 }')
 	say ""
-	say "chatd is running ($platform) and answers on $listen."
+	if [ -n "$first" ]; then
+		say "chatd is running ($platform) and answers on $listen."
+	else
+		say "chatd is running ($platform) with no plain listener (see tls.listen in $CONFIG)."
+	fi
 	say "  config: $CONFIG (after editing it: chatctl reload)"
 	say "  state:  $STATE_DIR"
 	say "  admin:  $SOCKET (root and group $ADMIN_GROUP)"
 	say "Next:"
-	next "chat --addr $listen" "talk to it"
+	[ -z "$first" ] || next "chat --addr $first" "talk to it"
 	next "chatctl list" "the connected clients (root or group $ADMIN_GROUP)"
 	if [ "$OS" != Darwin ]; then
 		next "sudo usermod -aG $ADMIN_GROUP USER" "let USER run chatctl (from their next login)"

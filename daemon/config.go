@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/service"
 )
@@ -49,21 +50,30 @@ timeout time to spare.`,
 	}
 	check.Flags().StringVar(&unit, "unit", "", "systemd unit whose TimeoutStopSec shutdown_grace must stay below (default: the installed chatd unit)")
 	show := &cobra.Command{
-		Use:   "show",
+		Use:   "show [KEY]",
 		Short: "Print the effective configuration (defaults, file, environment and flags merged) as YAML",
 		Long: `Print the effective configuration (defaults, file, environment and flags
 merged) as YAML. Values are checked as chatd run checks them, except what is
 about this machine (the admin group exists, the socket's directory can be
 made): the config may be meant for another one. chatd config check checks
-those too.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+those too.
+
+With a KEY (listen, admin.socket, …), print only its value, one line per
+item of a list and nothing else: for scripts.`,
+		Example: `  chatd config show --config /etc/chatd/chatd.yaml listen`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			return cliutil.Usage(cobra.MaximumNArgs(1)(cmd, args))
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.LoadForShow(cmd.Flags())
 			if err != nil {
 				return err
 			}
 			for _, e := range config.UnknownEnv(os.Environ()) {
 				fmt.Fprintf(cmd.ErrOrStderr(), "chatd: warning: %s (ignored)\n", e)
+			}
+			if len(args) == 1 {
+				return showValue(cmd.OutOrStdout(), cfg, args[0])
 			}
 			out, err := cfg.YAML()
 			if err != nil {
@@ -77,6 +87,20 @@ those too.`,
 	config.AddFlags(show.Flags())
 	cmd.AddCommand(check, show)
 	return cmd
+}
+
+// showValue prints one key's value, one line per item.
+func showValue(w io.Writer, cfg *config.Config, key string) error {
+	lines, err := cfg.Value(key)
+	if err != nil {
+		return cliutil.Usage(err)
+	}
+	for _, l := range lines {
+		if _, err := fmt.Fprintln(w, l); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // installedUnit is the systemd unit `chatd service install` wrote, or ""

@@ -3,6 +3,7 @@ package integration
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -68,9 +69,12 @@ func runInContainer(t *testing.T, ctx context.Context, timeout time.Duration, di
 }
 
 // Where no service manager runs (a container), install.sh installs the
-// binaries and says how to run chatd; --uninstall stops a foreground chatd
-// and removes the binaries, --purge the config, state and account, and
-// every message says what really happened.
+// binaries and says how to run chatd; --uninstall stops the foreground
+// chatd on the installed config's admin socket (and no other chatd, even
+// one run from the installed binary by another user, even when a stale
+// lock names it) and removes the binaries, --purge the config, state and
+// the account it created (never one that was there before), and every
+// message says what really happened.
 func TestInstallShWithoutServiceManager(t *testing.T) {
 	root := requireSandbox(t)
 	goBin, err := exec.LookPath("go")
@@ -92,15 +96,42 @@ absent() { if "$@"; then echo "FAIL: $* succeeded"; exit 1; fi; }
 step install
 "$INSTALL"
 test -x /usr/local/bin/chatd
+step another user runs the installed binary
+mkdir /tmp/bystander
+: >/tmp/bystander/chatd.yaml
+chown -R nobody /tmp/bystander
+setpriv --reuid=65534 --regid=65534 --clear-groups /usr/local/bin/chatd run --config /tmp/bystander/chatd.yaml \
+	--listen 127.0.0.1:5606 --admin-socket /tmp/bystander/admin.sock --state-dir /tmp/bystander/state \
+	>/tmp/bystander.log 2>&1 &
+bystander=$!
+for i in $(seq 100); do printf 'x\n' | chat --addr 127.0.0.1:5606 >/dev/null 2>&1 && break; sleep 0.2; done
+printf 'bystander\n' | chat --addr 127.0.0.1:5606
+step uninstall with a stale lock naming the bystander
+mkdir -p /run/chatd
+echo "$bystander" >/run/chatd/admin.sock.lock
+"$INSTALL" --uninstall
+kill -0 "$bystander"
+rm /run/chatd/admin.sock.lock
+step install again
+"$INSTALL"
 step run in the foreground
 /usr/local/bin/chatd run --config /etc/chatd/chatd.yaml >/tmp/chatd.log 2>&1 &
+installed=$!
 for i in $(seq 100); do chatctl status >/dev/null 2>&1 && break; sleep 0.2; done
 chatctl status >/dev/null
 printf 'container\n' | chat --addr 127.0.0.1:5605
 step uninstall
 "$INSTALL" --uninstall
 for b in chatd chatctl chat; do test ! -e /usr/local/bin/$b; done
-absent pgrep -x chatd
+absent kill -0 "$installed"
+echo "installed chatd was PID $installed"
+kill -0 "$bystander"
+# chat is gone with the binaries: bash's /dev/tcp for the round trip.
+exec 3<>/dev/tcp/127.0.0.1/5606
+printf 'still here\n' >&3
+read -r answer <&3
+echo "the bystander answered: $answer"
+exec 3>&-
 test -f /etc/chatd/chatd.yaml
 test -d /var/lib/chatd
 id chatd >/dev/null
@@ -112,6 +143,15 @@ absent id chatd
 absent getent group chatd
 step purge again
 "$INSTALL" --uninstall --purge
+step an account that was there before install.sh
+useradd --create-home --user-group --shell /bin/bash chatd
+echo mine >/home/chatd/notes
+"$INSTALL"
+"$INSTALL" --uninstall --purge
+test ! -e /etc/chatd
+id chatd >/dev/null
+getent group chatd >/dev/null
+test "$(cat /home/chatd/notes)" = mine
 step done
 `
 	ctx := context.Background()
@@ -120,16 +160,26 @@ step done
 	if err != nil {
 		t.Fatalf("the container script failed: %v", err)
 	}
+	// The installed instance, and only it, was stopped.
+	var installed int
+	if _, after, ok := strings.Cut(out, "installed chatd was PID "); ok {
+		fmt.Sscanf(after, "%d", &installed)
+	}
+	if want := fmt.Sprintf("stopped chatd (PID %d, admin socket /run/chatd/admin.sock)\n", installed); installed == 0 || !strings.Contains(out, want) {
+		t.Errorf("the output lacks %q", want)
+	}
 	for _, want := range []string{
 		"chatd is installed but not as a service. Run it in the foreground:",
-		"CONTAINER\n",
+		"CONTAINER\n", "the bystander answered: STILL HERE\n",
 		"no service manager is running (PID 1 is bash, not init or systemd): no chatd service to remove\n",
-		"stopped chatd (PID ",
+		"BYSTANDER\n",
+		"no chatd is running on /run/chatd/admin.sock: nothing to stop\n",
 		"removed /usr/local/bin/chatd /usr/local/bin/chatctl /usr/local/bin/chat\n",
 		"kept /etc/chatd and /var/lib/chatd",
 		"purged /etc/chatd /var/lib/chatd user:chatd group:chatd\n",
 		"no chatd binaries in /usr/local/bin: nothing to remove there",
 		"nothing to purge: no /etc/chatd, /var/lib/chatd or chatd account",
+		"purged /etc/chatd\nkept user:chatd group:chatd: install.sh did not create it (remove it yourself if nothing needs it)\n",
 		"== done",
 	} {
 		if !strings.Contains(out, want) {

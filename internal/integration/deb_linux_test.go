@@ -30,18 +30,9 @@ var debHostFiles = []string{
 }
 
 func TestDebPackageUnderSystemd(t *testing.T) {
-	if os.Getenv("CHATD_TEST_PACKAGES") != "1" {
-		t.Skip("builds the package twice, longer than go test's default timeout: .ci/run runs it with CHATD_TEST_PACKAGES=1 and -timeout 30m")
-	}
-	root := requireSandbox(t)
-	for _, tool := range []string{"dpkg", "apt-get", "man"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (.ci/run installs it)", tool)
-		}
-	}
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH: the package is built on the host")
+	root, goBin := debPrerequisites(t)
+	if _, err := exec.LookPath("man"); err != nil {
+		t.Skip("man is not installed (.ci/run installs it)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), debTimeout)
 	defer cancel()
@@ -50,45 +41,7 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 	// upgrade.
 	pkgs := t.TempDir()
 	first, second := buildDeb(t, ctx, goBin, root, pkgs, "1.0.0"), buildDeb(t, ctx, goBin, root, pkgs, "1.0.1")
-
-	// apt and dpkg write below /usr (the package's files) and /var/lib/dpkg
-	// (its database): /usr is overlaid here on top of what the install.sh
-	// test needs.
-	dirs := overlayDirs("/etc", "/usr", "/var", "/tmp", "/root")
-	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-		"HOME=/root", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0",
-		"DEBIAN_FRONTEND=noninteractive", "MAN_DISABLE_SECCOMP=1"}
-	sentinel, err := os.CreateTemp("", "chatd-sandbox-sentinel-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	sentinel.Close()
-	t.Cleanup(func() { os.Remove(sentinel.Name()) })
-	before := takeSnapshot(sentinel.Name(), dirs)
-	hostBefore := describeAll(debHostFiles)
-	t.Cleanup(func() { // runs after the sandbox has powered off
-		if changes := before.diff(takeSnapshot(sentinel.Name(), dirs)); len(changes) > 0 {
-			t.Errorf("the host changed:\n%s", strings.Join(changes, "\n"))
-		}
-		for f, was := range hostBefore {
-			if now := describe(f); now != was {
-				t.Errorf("the host's %s changed: %s → %s", f, was, now)
-			}
-		}
-	})
-
-	sb := bootSandbox(t, ctx, dirs, env)
-	svc := &chatdService{t: t, sb: sb, ctx: ctx}
-	apt := func(args ...string) string {
-		t.Helper()
-		out := sb.must(ctx, 5*time.Minute, append([]string{"apt-get", "-y", "--no-install-recommends"}, args...)...)
-		t.Logf("apt-get %s:\n%s", strings.Join(args, " "), out)
-		return out
-	}
-
-	// A Docker-style image forbids starting services from maintainer
-	// scripts (policy-rc.d exits 101); this sandbox is a booted system.
-	sb.sh(ctx, 10*time.Second, "rm -f /usr/sbin/policy-rc.d")
+	sb, svc, apt := debSandbox(t, ctx)
 
 	// --- install: enabled, started as user chatd, chatctl answering
 	out := apt("install", first)
@@ -188,8 +141,12 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 		t.Errorf("after remove dpkg says %q, want rc (config files left)", st)
 	}
 
-	// --- purge: nothing left
-	apt("purge", "chatd")
+	// --- purge: nothing left but the account (see debAccount)
+	account := debAccount(t, ctx, sb)
+	out = apt("purge", "chatd")
+	if !strings.Contains(out, "chatd: the chatd user and group stay") {
+		t.Errorf("purge did not say the account stays")
+	}
 	for _, p := range []string{"/etc/chatd", "/var/lib/chatd", "/run/chatd", "/usr/lib/systemd/system/chatd.service",
 		"/etc/systemd/system/multi-user.target.wants/chatd.service", "/usr/bin/chatd", "/usr/share/doc/chatd",
 		"/var/lib/dpkg/info/chatd.list"} {
@@ -197,11 +154,8 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 			t.Errorf("%s left after purge", p)
 		}
 	}
-	if _, err := sb.output(ctx, 10*time.Second, "getent", "passwd", "chatd"); err == nil {
-		t.Errorf("user chatd left after purge")
-	}
-	if _, err := sb.output(ctx, 10*time.Second, "getent", "group", "chatd"); err == nil {
-		t.Errorf("group chatd left after purge")
+	if now := debAccount(t, ctx, sb); now != account {
+		t.Errorf("purge changed the account: %q → %q", account, now)
 	}
 	if files, _ := sb.output(ctx, 10*time.Second, "systemctl", "list-unit-files", "--no-legend", "chatd.service"); strings.TrimSpace(files) != "" {
 		t.Errorf("unit files left after purge: %q", files)
@@ -210,6 +164,84 @@ func TestDebPackageUnderSystemd(t *testing.T) {
 		t.Errorf("after purge dpkg says %q", st)
 	}
 }
+
+// debPrerequisites skips unless the package tests were asked for and can
+// run here, and returns the module root and the go command.
+func debPrerequisites(t *testing.T) (root, goBin string) {
+	t.Helper()
+	if os.Getenv("CHATD_TEST_PACKAGES") != "1" {
+		t.Skip("builds the package, longer than go test's default timeout: .ci/run runs it with CHATD_TEST_PACKAGES=1 and -timeout 30m")
+	}
+	root = requireSandbox(t)
+	for _, tool := range []string{"dpkg", "apt-get"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (.ci/run installs it)", tool)
+		}
+	}
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("go is not on PATH: the package is built on the host")
+	}
+	return root, goBin
+}
+
+// debAccount is the chatd user and group as the account databases hold
+// them ("" for each that does not exist).
+func debAccount(t *testing.T, ctx context.Context, sb *sandbox) string {
+	t.Helper()
+	user, _ := sb.output(ctx, 10*time.Second, "getent", "passwd", "chatd")
+	group, _ := sb.output(ctx, 10*time.Second, "getent", "group", "chatd")
+	return strings.TrimSpace(user) + " / " + strings.TrimSpace(group)
+}
+
+// debSandbox boots the throwaway systemd for the package tests, with what
+// apt and dpkg write (below /usr, the package's files, and /var/lib/dpkg,
+// its database) overlaid, and without the policy-rc.d a Docker-style
+// image has: this sandbox is a booted system. Cleanup checks that the host
+// is unchanged. apt runs apt-get -y, returns its output and standard
+// error, and fails the test if it fails.
+func debSandbox(t *testing.T, ctx context.Context) (*sandbox, *chatdService, func(args ...string) string) {
+	t.Helper()
+	dirs := overlayDirs("/etc", "/usr", "/var", "/tmp", "/root")
+	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"HOME=/root", "LANG=C.UTF-8", "SYSTEMD_PAGER=", "SYSTEMD_COLORS=0",
+		"DEBIAN_FRONTEND=noninteractive", "MAN_DISABLE_SECCOMP=1"}
+	sentinel, err := os.CreateTemp("", "chatd-sandbox-sentinel-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentinel.Close()
+	t.Cleanup(func() { os.Remove(sentinel.Name()) })
+	before := takeSnapshot(sentinel.Name(), dirs)
+	hostBefore := describeAll(debHostFiles)
+	t.Cleanup(func() { // runs after the sandbox has powered off
+		if changes := before.diff(takeSnapshot(sentinel.Name(), dirs)); len(changes) > 0 {
+			t.Errorf("the host changed:\n%s", strings.Join(changes, "\n"))
+		}
+		for f, was := range hostBefore {
+			if now := describe(f); now != was {
+				t.Errorf("the host's %s changed: %s → %s", f, was, now)
+			}
+		}
+	})
+	sb := bootSandbox(t, ctx, dirs, env)
+	svc := &chatdService{t: t, sb: sb, ctx: ctx}
+	apt := func(args ...string) string {
+		t.Helper()
+		// The maintainer scripts' warnings go to standard error: keep
+		// them in order with apt's output.
+		cmd := append([]string{"sh", "-c", `exec apt-get -y --no-install-recommends "$@" 2>&1`, "apt-get"}, args...)
+		out := sb.must(ctx, 5*time.Minute, cmd...)
+		t.Logf("apt-get %s:\n%s", strings.Join(args, " "), out)
+		return out
+	}
+	sb.sh(ctx, 10*time.Second, "rm -f "+policyRCD)
+	return sb, svc, apt
+}
+
+// policyRCD is where invoke-rc.d and deb-systemd-invoke ask whether a
+// maintainer script may start or stop a service (exit 101: no).
+const policyRCD = "/usr/sbin/policy-rc.d"
 
 // buildDeb builds the Debian package of version for this machine into
 // dir, on the host, where the module cache is.
@@ -227,16 +259,10 @@ func buildDeb(t *testing.T, ctx context.Context, goBin, root, dir, version strin
 
 // Where systemd is not running (a container), installing the package
 // creates the account, says how to run chatd, and chatd runs that way;
-// purge leaves nothing behind.
+// purge with that chatd still running succeeds, says it runs on, and
+// leaves nothing behind but the account.
 func TestDebPackageWithoutSystemd(t *testing.T) {
-	if os.Getenv("CHATD_TEST_PACKAGES") != "1" {
-		t.Skip("builds the package: .ci/run runs it with CHATD_TEST_PACKAGES=1 and -timeout 30m")
-	}
-	root := requireSandbox(t)
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skip("go is not on PATH: the package is built on the host")
-	}
+	root, goBin := debPrerequisites(t)
 	ctx, cancel := context.WithTimeout(context.Background(), debTimeout)
 	defer cancel()
 	deb := buildDeb(t, ctx, goBin, root, t.TempDir(), "1.0.0")
@@ -252,16 +278,19 @@ pid=$!
 for i in $(seq 100); do chatctl status >/dev/null 2>&1 && break; sleep 0.2; done
 chatctl status
 printf 'container\n' | chat --addr 127.0.0.1:5605
+echo "foreground chatd is PID $pid"
+echo "== purge while it runs"
+apt-get purge -y chatd
+# Not the package's to stop (it may be the container's main process).
+kill -0 "$pid"
 kill "$pid"
 wait "$pid" || true
-echo "== purge"
-apt-get purge -y chatd
 for p in /etc/chatd /var/lib/chatd /usr/bin/chatd /usr/lib/systemd/system/chatd.service \
 	/etc/systemd/system/multi-user.target.wants/chatd.service; do
 	absent test -e "$p"
 done
-absent getent passwd chatd
-absent getent group chatd
+getent passwd chatd
+getent group chatd
 echo "== done"
 `
 	env := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",
@@ -271,7 +300,14 @@ echo "== done"
 	if err != nil {
 		t.Fatalf("the container script failed: %v", err)
 	}
+	var pid int
+	if _, after, ok := strings.Cut(out, "foreground chatd is PID "); ok {
+		fmt.Sscanf(after, "%d", &pid)
+	}
 	for _, want := range []string{
+		fmt.Sprintf("chatd: chatd (PID %d, not started by the package) is still running: the package stops only chatd.service, not a chatd started by hand.", pid),
+		fmt.Sprintf("chatd: chatd (PID %d, not started by the package) is still running, now without its config and state", pid),
+		"chatd: the chatd user and group stay",
 		"chatd: systemd is not running here (a container?), so chatd was not started.",
 		"chatd: run it in the foreground, as root: chatd run --config /etc/chatd/chatd.yaml",
 		"127.0.0.1:5605", "CONTAINER\n", "== done",

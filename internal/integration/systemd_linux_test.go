@@ -62,6 +62,13 @@ func TestSystemdService(t *testing.T) {
 	if !strings.Contains(out, "chatd is running") {
 		t.Fatalf("install.sh did not say chatd is running")
 	}
+	// The summary names the address chatd itself reads from the config.
+	for _, want := range []string{"chatd is running (linux-systemd) and answers on " + chatAddr + ".\n",
+		"  chat --addr " + chatAddr + " "} {
+		if !strings.Contains(out, want) {
+			t.Errorf("install.sh's summary lacks %q", want)
+		}
+	}
 
 	// --- active, as user chatd, READY received
 	props := svc.show("ActiveState", "SubState", "Type", "User", "Group", "StatusText", "MainPID", "NRestarts")

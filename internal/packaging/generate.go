@@ -116,10 +116,11 @@ func serviceOptions() service.Options {
 // serviceEdits turn the sample config into the service's: the state and
 // the socket where the unit's StateDirectory and RuntimeDirectory are, and
 // group chatd allowed on the admin socket. install.sh makes the same edits.
-var serviceEdits = []struct{ prefix, line string }{
-	{"# state_dir: ", `state_dir: "` + stateDir + `"`},
-	{"  # socket: ", `  socket: "` + paths.SystemAdminSocket + `"`},
-	{`  group: ""`, `  group: "` + serviceUser + `"`},
+// key and value are what chatd must then read back.
+var serviceEdits = []struct{ prefix, line, key, value string }{
+	{"# state_dir: ", `state_dir: "` + stateDir + `"`, "state_dir", stateDir},
+	{"  # socket: ", `  socket: "` + paths.SystemAdminSocket + `"`, "admin.socket", paths.SystemAdminSocket},
+	{`  group: ""`, `  group: "` + serviceUser + `"`, "admin.group", serviceUser},
 }
 
 // serviceConfig applies serviceEdits to the sample, each exactly once.
@@ -140,15 +141,19 @@ func serviceConfig(sample string) (string, error) {
 	return strings.Join(lines, "\n"), nil
 }
 
-// checkConfig has chatd read the config back and confirms the edits.
+// checkConfig has chatd read each edited key back from the config (one
+// value, from chatd itself: the YAML's layout is chatd's to change).
 func checkConfig(chatd, file string) error {
-	out, err := exec.Command(chatd, "config", "show", "--config", file).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("chatd config show --config %s: %w: %s", file, err, out)
-	}
 	for _, e := range serviceEdits {
-		if !bytes.Contains(out, []byte(strings.TrimSpace(e.line))) {
-			return fmt.Errorf("chatd does not read %q back from the packaged config:\n%s", e.line, out)
+		var stderr bytes.Buffer
+		cmd := exec.Command(chatd, "config", "show", "--config", file, e.key)
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return fmt.Errorf("chatd config show --config %s %s: %w: %s", file, e.key, err, strings.TrimSpace(stderr.String()))
+		}
+		if got := strings.TrimSuffix(string(out), "\n"); got != e.value {
+			return fmt.Errorf("chatd reads %s = %q back from the packaged config, want %q", e.key, got, e.value)
 		}
 	}
 	return nil

@@ -230,3 +230,38 @@ func extract(t *testing.T, deb, path string) string {
 	}
 	return string(b)
 }
+
+// The packaged config is checked by chatd itself reading each edited key
+// back; a config that does not set them is refused.
+func TestCheckConfigReadsTheEditsBackFromChatd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds chatd; skipped with -short")
+	}
+	chatd := filepath.Join(t.TempDir(), "chatd")
+	build := exec.Command("go", "build", "-o", chatd, "./daemon")
+	build.Dir = filepath.Join("..", "..")
+	build.Env = append(os.Environ(), "GOWORK=off")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build ./daemon: %v\n%s", err, out)
+	}
+	sample, err := os.ReadFile("../../configs/chatd.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited, err := serviceConfig(string(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good, bare := filepath.Join(dir, "good.yaml"), filepath.Join(dir, "bare.yaml")
+	os.WriteFile(good, []byte(edited), 0o644)
+	os.WriteFile(bare, sample, 0o644)
+	if err := checkConfig(chatd, good); err != nil {
+		t.Errorf("the packaged config: %v", err)
+	}
+	// (As root, the unedited state_dir and admin.socket are the
+	// service's already: the group is what tells.)
+	if err := checkConfig(chatd, bare); err == nil || !strings.Contains(err.Error(), `admin.group = ""`) {
+		t.Errorf("the unedited sample: %v, want refused naming admin.group", err)
+	}
+}
