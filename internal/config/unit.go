@@ -24,7 +24,7 @@ func UnitStopTimeout(unit string) (d time.Duration, ok bool, err error) {
 		if !found || strings.TrimSpace(name) != "TimeoutStopSec" {
 			continue
 		}
-		// A later assignment overrides an earlier one, as in systemd.
+		// A later setting overrides an earlier one, as in systemd.
 		d, ok, err = timeSpan(strings.TrimSpace(value))
 	}
 	if err == nil {
