@@ -64,6 +64,8 @@ those too.`,
 	}
 	config.AddFlags(check.Flags())
 	config.AddFlags(show.Flags())
+	check.Long += "\n\n" + config.EnvironmentHelp()
+	show.Long += "\n\n" + config.EnvironmentHelp()
 	cmd.AddCommand(check, show)
 	return cmd
 }

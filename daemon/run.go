@@ -83,5 +83,6 @@ serves. The installed service (chatd service install) runs this same command.`,
 		Annotations: map[string]string{handlesSignals: "yes"},
 	}
 	config.AddFlags(cmd.Flags())
+	cmd.Long += "\n\n" + config.EnvironmentHelp()
 	return cmd
 }
