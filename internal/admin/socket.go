@@ -45,7 +45,11 @@ type socketFile struct {
 // socket: only the holder may clear a stale socket and listen there.
 // Without it, two chatd starting together could both find the old socket
 // dead, and the second would remove the first one's new, live socket.
-func lockPath(socket string) string { return socket + ".lock" }
+func lockPath(socket string) string { return LockPath(socket) }
+
+// LockPath is the lock file beside an admin socket, which the chatd
+// serving the socket holds for its whole life.
+func LockPath(socket string) string { return socket + ".lock" }
 
 // listenSocket prepares the socket's directory, clears a stale socket, and
 // listens at path with the given mode and group (gid < 0: leave the

@@ -9,7 +9,6 @@ import (
 	"github.com/chatd/chatd/internal/chatlisten"
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/logging"
-	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/proxyheader"
 )
 
@@ -35,7 +34,7 @@ func (d *Instance) openListeners(ctx context.Context) (*chatlisten.Set, error) {
 	}
 	set, err := chatlisten.Open(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", strings.Join(append(cfg.Listen, cfg.TLS.Listen...), ","), neterr.Cause(err))
+		return nil, listenError(cfg, err)
 	}
 	d.storeListeners(set, inherited)
 	return set, nil
