@@ -68,6 +68,10 @@ func (s *Server) Files() Files { return s.cur.Load().files }
 // metrics: a renewal that did not happen shows here).
 func (s *Server) NotAfter() time.Time { return s.cur.Load().cert.Leaf.NotAfter }
 
+// Leaf is the certificate in force (a reload compares it with the one
+// before, to say whether it loaded a renewed one).
+func (s *Server) Leaf() *x509.Certificate { return s.cur.Load().cert.Leaf }
+
 func load(f Files, now time.Time) (*loaded, error) {
 	if f.CertFile == "" || f.KeyFile == "" {
 		return nil, errors.New("tls: cert_file and key_file are both needed")
