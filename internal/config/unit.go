@@ -9,28 +9,73 @@ import (
 	"time"
 )
 
+// Unit is what chatd needs to know of the systemd unit that runs it.
+type Unit struct {
+	Path string
+	// StopTimeout is TimeoutStopSec: how long systemd waits after SIGTERM
+	// before it kills the service; HasStopTimeout is false when the unit
+	// does not set it or sets it to infinity.
+	StopTimeout    time.Duration
+	HasStopTimeout bool
+	// User and Group are User= and Group=: whom the service runs as ("":
+	// root, and the user's own group).
+	User, Group string
+	// StateDirectories and RuntimeDirectories are StateDirectory= and
+	// RuntimeDirectory= as absolute paths (/var/lib/NAME, /run/NAME):
+	// systemd makes them the service's own.
+	StateDirectories, RuntimeDirectories []string
+}
+
+// ReadUnit reads the settings above from a systemd unit file. A later
+// setting of a key overrides an earlier one, as in systemd.
+func ReadUnit(path string) (Unit, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return Unit{}, err
+	}
+	defer f.Close()
+	u := Unit{Path: path}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		name, value, found := strings.Cut(strings.TrimSpace(sc.Text()), "=")
+		if !found {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.TrimSpace(name) {
+		case "TimeoutStopSec":
+			if u.StopTimeout, u.HasStopTimeout, err = timeSpan(value); err != nil {
+				return u, err
+			}
+		case "User":
+			u.User = value
+		case "Group":
+			u.Group = value
+		case "StateDirectory":
+			u.StateDirectories = under("/var/lib", value)
+		case "RuntimeDirectory":
+			u.RuntimeDirectories = under("/run", value)
+		}
+	}
+	return u, sc.Err()
+}
+
+// under turns a space-separated list of relative directory names into
+// absolute paths under root.
+func under(root, names string) []string {
+	var dirs []string
+	for _, n := range strings.Fields(names) {
+		dirs = append(dirs, root+"/"+strings.Trim(n, "/"))
+	}
+	return dirs
+}
+
 // UnitStopTimeout reads TimeoutStopSec from a systemd unit file: how long
 // systemd waits after SIGTERM before it kills the service. ok is false when
 // the unit does not set it or sets it to infinity.
 func UnitStopTimeout(unit string) (d time.Duration, ok bool, err error) {
-	f, err := os.Open(unit)
-	if err != nil {
-		return 0, false, err
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		name, value, found := strings.Cut(strings.TrimSpace(sc.Text()), "=")
-		if !found || strings.TrimSpace(name) != "TimeoutStopSec" {
-			continue
-		}
-		// A later setting overrides an earlier one, as in systemd.
-		d, ok, err = timeSpan(strings.TrimSpace(value))
-	}
-	if err == nil {
-		err = sc.Err()
-	}
-	return d, ok, err
+	u, err := ReadUnit(unit)
+	return u.StopTimeout, u.HasStopTimeout, err
 }
 
 // timeSpan parses a systemd time span ("30", "30s", "1min 30s", "500ms",

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,5 +35,23 @@ func TestUnitStopTimeout(t *testing.T) {
 	os.WriteFile(f, []byte("TimeoutStopSec=soon\n"), 0o644)
 	if _, _, err := UnitStopTimeout(f); err == nil {
 		t.Error("TimeoutStopSec=soon: no error")
+	}
+}
+
+func TestReadUnitUserAndDirectories(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "chatd.service")
+	os.WriteFile(f, []byte("[Service]\nUser=chatd\nGroup=chatd\nRuntimeDirectory=chatd\nStateDirectory=chatd other/sub\nTimeoutStopSec=30\n"), 0o644)
+	u, err := ReadUnit(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User != "chatd" || u.Group != "chatd" || u.Path != f || !u.HasStopTimeout || u.StopTimeout != 30*time.Second {
+		t.Errorf("ReadUnit = %+v", u)
+	}
+	if got := strings.Join(u.StateDirectories, " "); got != "/var/lib/chatd /var/lib/other/sub" {
+		t.Errorf("state directories %q", got)
+	}
+	if got := strings.Join(u.RuntimeDirectories, " "); got != "/run/chatd" {
+		t.Errorf("runtime directories %q", got)
 	}
 }
