@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/chatd/chatd/internal/sysunit"
 )
 
 // Holder is the process that holds a lock, as far as this system can
@@ -50,7 +52,7 @@ func HolderOf(path string) Holder {
 	if pid == 0 {
 		return Holder{}
 	}
-	return Holder{PID: pid, Unit: systemdUnit(pid)}
+	return Holder{PID: pid, Unit: sysunit.Of(pid)}
 }
 
 // lockOwner is the PID /proc/locks gives for a flock on path's inode, or
@@ -103,39 +105,4 @@ func sameDevInode(field, want string) bool {
 func alive(pid int) bool {
 	err := unix.Kill(pid, 0)
 	return err == nil || err == unix.EPERM
-}
-
-// systemdUnit is the system service the process runs in, from its cgroup
-// ("0::/system.slice/chatd.service"), or "".
-func systemdUnit(pid int) string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cgroup")
-	if err != nil {
-		return ""
-	}
-	return unitOfCgroup(string(b))
-}
-
-// unitOfCgroup reads the system service out of /proc/PID/cgroup's text.
-func unitOfCgroup(cgroup string) string {
-	for _, line := range strings.Split(cgroup, "\n") {
-		_, path, ok := strings.Cut(line, ":")
-		if !ok {
-			continue
-		}
-		if _, path, ok = strings.Cut(path, ":"); !ok {
-			continue
-		}
-		// A system service: /system.slice/NAME.service, perhaps with a
-		// sub-cgroup of its own. (A user's services sit under
-		// user.slice, inside user@UID.service: not a service of this
-		// machine's.)
-		rest, ok := strings.CutPrefix(path, "/system.slice/")
-		if !ok {
-			continue
-		}
-		if unit, _, _ := strings.Cut(rest, "/"); strings.HasSuffix(unit, ".service") {
-			return unit
-		}
-	}
-	return ""
 }
