@@ -7,7 +7,7 @@ GO ?= go
 # The version `chatd version` prints: the rule install.sh and the packages
 # stamp too (internal/version: 1.2.0, 1.2.0+3.g422cbac, 0.0.0~git…).
 VERSION ?= $(shell $(GO) run ./internal/version/fromgit 2>/dev/null || echo dev)
-LDFLAGS := -X github.com/chatd/chatd/internal/version.Version=$(VERSION)
+LDFLAGS = -X github.com/chatd/chatd/internal/version.Version=$(VERSION)
 
 .PHONY: build version packages test clean
 
