@@ -79,6 +79,18 @@ func TestConfigCheckReadsTheFilesAsTheUnitsUser(t *testing.T) {
 		t.Fatalf("key readable by the group: exit %d\nstdout %q\nstderr %q", code, out, errOut)
 	}
 
+	// Readable, but where the unit's sandbox hides it from the service.
+	if strings.HasPrefix(dir, "/tmp/") {
+		sandboxed := filepath.Join(dir, "sandboxed.service")
+		os.WriteFile(sandboxed, []byte("[Service]\nUser=nobody\nGroup=nogroup\nPrivateTmp=yes\n"), 0o644)
+		code, _, errOut = runChatdApart(t, "config", "check", "--config", cfg, "--unit", sandboxed)
+		want := "chatd: config file " + cfg + ": the service does not see it: it is under /tmp, which the unit " + sandboxed +
+			" hides from it (PrivateTmp=yes); put it elsewhere, such as /etc/chatd\n"
+		if code != 2 || errOut != want {
+			t.Fatalf("files in the unit's private /tmp: exit %d, stderr %q; want %q", code, errOut, want)
+		}
+	}
+
 	// The config file itself, which the service reads too.
 	os.Chmod(cfg, 0o600)
 	code, _, errOut = check()

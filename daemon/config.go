@@ -125,6 +125,7 @@ func checkFilesAsUnitUser(w io.Writer, cfg *config.Config, u config.Unit) (strin
 		_, err = fmt.Fprintf(w, "chatd: warning: cannot check the files as the service's user: %v\n", err)
 		return "", err
 	}
+	a.Hidden = u.Hidden
 	switch err := config.CheckReadableBy(cfg, a); {
 	case errors.Is(err, config.ErrCannotCheckAs):
 		_, err = fmt.Fprintf(w, "chatd: warning: the files were checked as root, not as user %s, whom %s runs chatd as: %v\n", a.Name, by, err)

@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"os/user"
+	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Account is the user a service manager runs chatd as, for checking the
@@ -20,6 +22,9 @@ type Account struct {
 	// By says who runs chatd as this user, for messages: "the unit
 	// /etc/systemd/system/chatd.service".
 	By string
+	// Hidden are the directories the service does not see (the unit's
+	// sandbox): a file there fails the service whatever its mode.
+	Hidden []HiddenDir
 }
 
 // LookupAccount finds the user name (and group, if not "") of this host.
@@ -72,8 +77,20 @@ func CheckReadableBy(cfg *Config, a Account) error {
 			}
 		}
 	}
+	fail := func(f file, reason string, err error) error {
+		if f.key == "" {
+			return &Error{Source: "file " + f.path, Reason: reason, err: err}
+		}
+		return &Error{Key: f.key, Value: f.path, Source: sourceOfFileKey(cfg, f.key), Reason: reason, err: err}
+	}
 	paths := make([]string, len(files))
 	for i, f := range files {
+		for _, h := range a.Hidden {
+			if rel, err := filepath.Rel(h.Dir, f.path); err == nil && rel != ".." && !strings.HasPrefix(rel, "../") {
+				return fail(f, fmt.Sprintf("the service does not see it: it is under %s, which %s hides from it (%s); put it elsewhere, such as /etc/chatd",
+					h.Dir, a.By, h.By), nil)
+			}
+		}
 		paths[i] = f.path
 	}
 	errs, err := openAs(a, paths)
@@ -92,10 +109,7 @@ func CheckReadableBy(cfg *Config, a Account) error {
 		reason := fmt.Sprintf("user %s, as whom %s runs chatd, cannot read it (%v): chatd would not start; "+
 			"make it readable by that user (for a key: chgrp %s FILE; chmod 0640 FILE), and each directory above it searchable",
 			a.Name, a.By, cause, groupName(a.GID))
-		if f.key == "" {
-			return &Error{Source: "file " + f.path, Reason: reason, err: errs[i]}
-		}
-		return &Error{Key: f.key, Value: f.path, Source: sourceOfFileKey(cfg, f.key), Reason: reason, err: errs[i]}
+		return fail(f, reason, errs[i])
 	}
 	return nil
 }

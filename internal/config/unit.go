@@ -24,7 +24,15 @@ type Unit struct {
 	// RuntimeDirectory= as absolute paths (/var/lib/NAME, /run/NAME):
 	// systemd makes them the service's own.
 	StateDirectories, RuntimeDirectories []string
+	// Hidden are the directories the unit's sandbox hides from the
+	// service (ProtectHome=, PrivateTmp=): a file there is not the file
+	// the service would read, or is not there at all for it.
+	Hidden []HiddenDir
 }
+
+// HiddenDir is a directory a unit hides from its service, and the
+// setting that does.
+type HiddenDir struct{ Dir, By string }
 
 // ReadUnit reads the settings above from a systemd unit file. A later
 // setting of a key overrides an earlier one, as in systemd.
@@ -55,9 +63,40 @@ func ReadUnit(path string) (Unit, error) {
 			u.StateDirectories = under("/var/lib", value)
 		case "RuntimeDirectory":
 			u.RuntimeDirectories = under("/run", value)
+		case "ProtectHome":
+			// read-only still lets the service read them.
+			u.Hidden = hide(u.Hidden, "ProtectHome=", value, yes(value) || value == "tmpfs", "/home", "/root", "/run/user")
+		case "PrivateTmp":
+			u.Hidden = hide(u.Hidden, "PrivateTmp=", value, yes(value), "/tmp", "/var/tmp")
 		}
 	}
 	return u, sc.Err()
+}
+
+// hide sets (or, for a later "no", clears) the directories one sandbox
+// setting hides.
+func hide(hidden []HiddenDir, setting, value string, on bool, dirs ...string) []HiddenDir {
+	kept := hidden[:0:0]
+	for _, h := range hidden {
+		if !strings.HasPrefix(h.By, setting) {
+			kept = append(kept, h)
+		}
+	}
+	if on {
+		for _, d := range dirs {
+			kept = append(kept, HiddenDir{Dir: d, By: setting + value})
+		}
+	}
+	return kept
+}
+
+// yes is systemd's true for a boolean setting.
+func yes(v string) bool {
+	switch strings.ToLower(v) {
+	case "yes", "true", "on", "1", "y", "t":
+		return true
+	}
+	return false
 }
 
 // under turns a space-separated list of relative directory names into

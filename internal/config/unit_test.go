@@ -55,3 +55,27 @@ func TestReadUnitUserAndDirectories(t *testing.T) {
 		t.Errorf("runtime directories %q", got)
 	}
 }
+
+func TestReadUnitHiddenDirectories(t *testing.T) {
+	for _, c := range []struct{ unit, want string }{
+		{"ProtectHome=yes\nPrivateTmp=yes\n", "/home /root /run/user /tmp /var/tmp"},
+		{"ProtectHome=read-only\n", ""},
+		{"ProtectHome=tmpfs\n", "/home /root /run/user"},
+		{"PrivateTmp=yes\nPrivateTmp=no\n", ""},
+		{"ExecStart=/bin/true\n", ""},
+	} {
+		f := filepath.Join(t.TempDir(), "chatd.service")
+		os.WriteFile(f, []byte("[Service]\n"+c.unit), 0o644)
+		u, err := ReadUnit(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dirs []string
+		for _, h := range u.Hidden {
+			dirs = append(dirs, h.Dir)
+		}
+		if got := strings.Join(dirs, " "); got != c.want {
+			t.Errorf("%q: hidden %q, want %q", c.unit, got, c.want)
+		}
+	}
+}
