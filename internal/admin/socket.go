@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/lockfile"
 	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/peercred"
+	"github.com/chatd/chatd/internal/sysunit"
 )
 
 // probeTimeout bounds the dial that tells a live socket from a stale one.
@@ -27,7 +28,8 @@ type InUseError struct {
 
 func (e *InUseError) Error() string {
 	if e.PID > 0 {
-		return fmt.Sprintf("another chatd (pid %d) is already serving the admin socket %s", e.PID, e.Path)
+		// The service, when it is the one: that is what to talk to or stop.
+		return fmt.Sprintf("%s is already serving the admin socket %s", lockfile.Holder{PID: e.PID, Unit: sysunit.Of(e.PID)}, e.Path)
 	}
 	return fmt.Sprintf("another process is already serving the admin socket %s", e.Path)
 }
