@@ -50,9 +50,15 @@ func FromGit(dir string) (Git, error) {
 	if err != nil {
 		return Git{}, err
 	}
+	// The hash as git abbreviates it here (core.abbrev), as in
+	// describe's own "-g422cbac".
+	short, err := git("rev-parse", "--short", "HEAD")
+	if err != nil {
+		return Git{}, err
+	}
 	describe, _ := git("describe", "--tags", "--match", "v[0-9]*", "HEAD") // no tag yet: fine
 	g := Git{Commit: commit, Time: time.Unix(secs, 0).UTC()}
-	g.Version = Derive(describe, commit, g.Time, status != "")
+	g.Version = Derive(describe, short, g.Time, status != "")
 	return g, nil
 }
 
@@ -71,12 +77,8 @@ var describeForm = regexp.MustCompile(`^v([0-9][0-9A-Za-z.]*)(?:-([A-Za-z][0-9A-
 //
 // and ".dirty" after any of them for uncommitted changes to tracked files.
 // describe is `git describe --tags --match 'v[0-9]*'` ("" when there is no
-// tag), when the commit's time.
-func Derive(describe, commit string, when time.Time, dirty bool) string {
-	short := commit
-	if len(short) > 7 {
-		short = short[:7]
-	}
+// tag), short the commit's abbreviated hash, when its time.
+func Derive(describe, short string, when time.Time, dirty bool) string {
 	var v string
 	if m := describeForm.FindStringSubmatch(describe); m != nil {
 		v = m[1]

@@ -12,7 +12,7 @@ import (
 
 func TestDerive(t *testing.T) {
 	when := time.Date(2026, 12, 1, 21, 12, 0, 0, time.UTC)
-	const commit = "422cbac0123456789abcdef0123456789abcdef0"
+	const short = "422cbac"
 	for _, c := range []struct {
 		describe string
 		dirty    bool
@@ -27,7 +27,7 @@ func TestDerive(t *testing.T) {
 		{"v2.0.0", true, "2.0.0.dirty"},
 		{"release-5", false, "0.0.0~git20261201211200.422cbac"},
 	} {
-		if got := Derive(c.describe, commit, when, c.dirty); got != c.want {
+		if got := Derive(c.describe, short, when, c.dirty); got != c.want {
 			t.Errorf("Derive(%q, dirty=%v) = %q, want %q", c.describe, c.dirty, got, c.want)
 		}
 	}
@@ -80,6 +80,11 @@ func TestFromGit(t *testing.T) {
 	commit("two")
 	third := commit("three")
 	want("1.2.0+2.g" + third)
+	// The hash is git's abbreviation (core.abbrev), as describe's is.
+	git("tag", "-d", "v1.2.0")
+	long := git("rev-parse", "--short=12", "HEAD")
+	git("config", "core.abbrev", "12")
+	want("0.0.0~git20261201211200." + long)
 	if _, err := FromGit(t.TempDir()); err == nil {
 		t.Error("FromGit outside a checkout did not fail")
 	}

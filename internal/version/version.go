@@ -44,12 +44,12 @@ func fromBuildInfo(bi *debug.BuildInfo) string {
 	// A tagged commit: Go's version is the tag itself. Anything else it
 	// records (a pseudo-version) does not fit the rule, the commit does.
 	if v := bi.Main.Version; describeForm.MatchString(v) {
-		return Derive(v, rev, when, dirty)
+		return Derive(v, "", when, dirty)
 	}
 	if rev == "" {
 		return "dev"
 	}
-	return Derive("", rev, when, dirty)
+	return Derive("", rev[:min(len(rev), 7)], when, dirty)
 }
 
 // Line is what `PROGRAM version` and `PROGRAM --version` print, the same
