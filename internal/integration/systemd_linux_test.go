@@ -113,6 +113,28 @@ func TestSystemdService(t *testing.T) {
 	}
 	b.Close()
 
+	// --- a chatd run by hand beside the service: refused before it
+	// touches the service's files, naming the service
+	servicePID := svc.show("MainPID")["MainPID"]
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"chatd", "run"}, "chatd: state_dir /var/lib/chatd and admin.socket /run/chatd/admin.sock belong to the installed chatd service " +
+			"(/etc/systemd/system/chatd.service runs chatd as user chatd; it is running, pid " + servicePID + ")"},
+		{[]string{"runuser", "-u", "chatd", "--", "chatd", "run", "--config", "/etc/chatd/chatd.yaml"},
+			"chatd: state_dir /var/lib/chatd is in use by the chatd service (chatd.service, pid " + servicePID + "); give this one its own state_dir"},
+		{[]string{"chatd", "run", "--state-dir", "/tmp/by-hand/state", "--admin-socket", "/tmp/by-hand/admin.sock"},
+			"chatd: listen " + chatAddr + ": address already in use by the chatd service (chatd.service, pid " + servicePID + "), admin socket /run/chatd/admin.sock; give this one its own listen address"},
+	} {
+		if _, err := sb.output(ctx, 30*time.Second, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s beside the service: %v\nwant the error %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+	if now := svc.show("MainPID")["MainPID"]; now != servicePID {
+		t.Errorf("the service's chatd changed from pid %s to %s while a chatd was run by hand", servicePID, now)
+	}
+
 	// --- kill -9, five times in a row: back within 3 s, IDs only go up
 	var took []string
 	for i := 1; i <= 5; i++ {

@@ -36,14 +36,16 @@ func ofCgroup(cgroup string) string {
 			continue
 		}
 		// A system service: /system.slice/NAME.service, perhaps with a
-		// sub-cgroup of its own. (A user's services sit under
-		// user.slice, inside user@UID.service: not a service of this
-		// machine's.)
-		rest, ok := strings.CutPrefix(path, "/system.slice/")
-		if !ok {
+		// sub-cgroup of its own, and below the cgroup of whatever runs
+		// the system's systemd when that is not PID 1 of the machine (a
+		// container, a test's sandbox). A user's services sit under
+		// user.slice, inside user@UID.service, where there is no
+		// system.slice: not a service of the system's.
+		i := strings.LastIndex(path, "/system.slice/")
+		if i < 0 {
 			continue
 		}
-		if unit, _, _ := strings.Cut(rest, "/"); strings.HasSuffix(unit, ".service") {
+		if unit, _, _ := strings.Cut(path[i+len("/system.slice/"):], "/"); strings.HasSuffix(unit, ".service") {
 			return unit
 		}
 	}
