@@ -25,7 +25,9 @@ type Holder struct {
 // chatd".
 func (h Holder) String() string {
 	switch {
-	case h.PID > 0 && h.Unit != "":
+	// A chatd's own unit only: a chatd started by hand from a shell that
+	// some other service runs (a CI runner's) is not that service.
+	case h.PID > 0 && strings.HasPrefix(h.Unit, "chatd"):
 		return "the " + strings.TrimSuffix(h.Unit, ".service") + " service (" + h.Unit + ", pid " + strconv.Itoa(h.PID) + ")"
 	case h.PID > 0:
 		return "another chatd (pid " + strconv.Itoa(h.PID) + ")"

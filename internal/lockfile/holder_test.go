@@ -78,6 +78,7 @@ func TestHolderString(t *testing.T) {
 	}{
 		{Holder{PID: 4711, Unit: "chatd.service"}, "the chatd service (chatd.service, pid 4711)"},
 		{Holder{PID: 4711}, "another chatd (pid 4711)"},
+		{Holder{PID: 4711, Unit: "actions.runner.service"}, "another chatd (pid 4711)"},
 		{Holder{}, "another chatd"},
 	} {
 		if got := c.h.String(); got != c.want {
