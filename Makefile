@@ -2,13 +2,14 @@
 # (see the README); they give the three programs their real names and
 # build the packages.
 
-# The version `chatd version` prints, as install.sh stamps it.
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 BIN ?= bin
 GO ?= go
-LDFLAGS := -X github.com/chatd/chatd/internal/version.Version=$(VERSION)
+# The version `chatd version` prints: the rule install.sh and the packages
+# stamp too (internal/version: 1.2.0, 1.2.0+3.g422cbac, 0.0.0~git…).
+VERSION ?= $(shell $(GO) run ./internal/version/fromgit 2>/dev/null || echo dev)
+LDFLAGS = -X github.com/chatd/chatd/internal/version.Version=$(VERSION)
 
-.PHONY: build packages test clean
+.PHONY: build version packages test clean
 
 # bin/chatd, bin/chatctl and bin/chat (go install ./... would name them
 # after their directories: daemon, ctl, client).
@@ -16,6 +17,10 @@ build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/chatd ./daemon
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/chatctl ./ctl
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN)/chat ./client
+
+# The version build stamps, for scripts and the tests.
+version:
+	@echo $(VERSION)
 
 # dist/chatd_VERSION-1_{amd64,arm64}.deb and the matching .rpm files.
 packages:

@@ -311,7 +311,8 @@ build() {
 	want=$(go_wanted)
 	[ -n "$have" ] || die "cannot tell the version of $go"
 	version_ok "$have" "$want" || die "Go $have is too old: chatd needs Go $want or newer ($go)"
-	version=$(git -C "$SRC" describe --tags --always --dirty 2>/dev/null || true)
+	# The same rule as make build and the packages (internal/version).
+	version=$(cd "$SRC" && as_builder "$go" run ./internal/version/fromgit 2>/dev/null) || version=
 	[ -n "$version" ] || version=dev
 	TMP=$(mktemp -d "${TMPDIR:-/tmp}/chatd-install.XXXXXX")
 	chmod 0755 "$TMP"

@@ -125,7 +125,9 @@ func TestSecondChatdOnTheSameStateDirRefuses(t *testing.T) {
 	state := filepath.Join(publicDir(t), "state")
 	cfg := "state_dir: " + state + "\n"
 	winner, loser := raceTwo(t, testbin.Options{Config: cfg}, testbin.Options{Config: cfg})
-	want := "chatd: state_dir " + state + " is in use by another chatd; give this one its own state_dir (--state-dir, or state_dir in its config)"
+	// It names the winner: the operator then knows which chatd to stop.
+	want := fmt.Sprintf("chatd: state_dir %s is in use by another chatd (pid %d); give this one its own state_dir (--state-dir, or state_dir in its config)",
+		state, winner.Cmd.Process.Pid)
 	if lines := plainLines(loser.Logs()); len(lines) != 1 || lines[0] != want {
 		t.Fatalf("the loser said %q\nwant one line: %q", lines, want)
 	}

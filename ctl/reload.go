@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -55,10 +56,21 @@ func printReload(w io.Writer, res adminapi.ReloadResult) error {
 		file = cliutil.Printable(res.ConfigFile)
 	}
 	var b strings.Builder
-	if len(res.Applied) == 0 {
+	switch {
+	case len(res.Applied) == 0 && res.TLSCertificate != nil:
+		fmt.Fprintf(&b, "configuration reloaded from %s: no setting changed\n", file)
+	case len(res.Applied) == 0:
 		fmt.Fprintf(&b, "configuration reloaded from %s: nothing changed\n", file)
-	} else {
+	default:
 		fmt.Fprintf(&b, "configuration reloaded from %s: applied %s\n", file, cliutil.Printable(strings.Join(res.Applied, ", ")))
+	}
+	if c := res.TLSCertificate; c != nil {
+		what := "the same certificate as before"
+		if c.Renewed {
+			what = "a new certificate"
+		}
+		fmt.Fprintf(&b, "TLS certificate reloaded from %s: %s, valid until %s\n",
+			cliutil.Printable(c.CertFile), what, c.NotAfter.UTC().Format(time.RFC3339))
 	}
 	if len(res.NeedRestart) > 0 {
 		fmt.Fprintf(&b, "changed but applied only at the next restart: %s\n", cliutil.Printable(strings.Join(res.NeedRestart, ", ")))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -41,14 +42,22 @@ timeout time to spare.`,
 			if unit == "" {
 				unit = installedUnit()
 			}
-			if err := warnStopTimeout(cmd.ErrOrStderr(), cfg, unit); err != nil {
+			var u config.Unit
+			if unit != "" {
+				u, _ = config.ReadUnit(unit) // a unit it cannot read has nothing to check against
+			}
+			if err := warnStopTimeout(cmd.ErrOrStderr(), cfg, u); err != nil {
 				return err
 			}
-			_, err = fmt.Fprintf(cmd.OutOrStdout(), "configuration OK: %s\n", cfg.Origin)
+			checkedAs, err := checkFilesAsUnitUser(cmd.ErrOrStderr(), cfg, u)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "configuration OK: %s\n%s", cfg.Origin, checkedAs)
 			return err
 		},
 	}
-	check.Flags().StringVar(&unit, "unit", "", "systemd unit whose TimeoutStopSec shutdown_grace must stay below (default: the installed chatd unit)")
+	check.Flags().StringVar(&unit, "unit", "", "systemd unit that runs chatd: shutdown_grace must stay below its TimeoutStopSec, and its User= must be able to read the files (default: the installed chatd unit)")
 	show := &cobra.Command{
 		Use:   "show [KEY]",
 		Short: "Print the effective configuration (defaults, file, environment and flags merged) as YAML",
@@ -85,6 +94,8 @@ item of a list and nothing else: for scripts.`,
 	}
 	config.AddFlags(check.Flags())
 	config.AddFlags(show.Flags())
+	check.Long += "\n\n" + config.EnvironmentHelp()
+	show.Long += "\n\n" + config.EnvironmentHelp()
 	cmd.AddCommand(check, show)
 	return cmd
 }
@@ -103,11 +114,19 @@ func showValue(w io.Writer, cfg *config.Config, key string) error {
 	return nil
 }
 
-// installedUnit is the systemd unit `chatd service install` wrote, or ""
-// when chatd is not installed under systemd.
+// installedUnit is chatd's systemd unit on this machine, or "" when chatd
+// is not installed under systemd: the one `chatd service install` writes
+// (/etc/systemd/system) before the package's (/usr/lib/systemd/system),
+// as systemd itself ranks them.
 func installedUnit() string {
-	if p := service.Detect(); p.Name == "linux-systemd" {
-		return p.ServiceFile()
+	p := service.Detect()
+	if p.Name != "linux-systemd" {
+		return ""
+	}
+	for _, f := range []string{p.ServiceFile(), "/usr/lib/systemd/system/" + service.Name + ".service", "/lib/systemd/system/" + service.Name + ".service"} {
+		if _, err := os.Stat(f); err == nil {
+			return f
+		}
 	}
 	return ""
 }
@@ -115,15 +134,38 @@ func installedUnit() string {
 // warnStopTimeout warns when shutdown_grace is not below the unit's
 // TimeoutStopSec: systemd would kill chatd before it had told every client
 // goodbye. A unit that is absent or sets no timeout is not a warning.
-func warnStopTimeout(w io.Writer, cfg *config.Config, unit string) error {
-	if unit == "" {
+func warnStopTimeout(w io.Writer, cfg *config.Config, u config.Unit) error {
+	if !u.HasStopTimeout || cfg.ShutdownGrace < u.StopTimeout {
 		return nil
 	}
-	stop, ok, err := config.UnitStopTimeout(unit)
-	if err != nil || !ok || cfg.ShutdownGrace < stop {
-		return nil
-	}
-	_, err = fmt.Fprintf(w, "chatd: warning: shutdown_grace %s is not below TimeoutStopSec %s in %s: systemd would kill chatd before the grace ends\n",
-		cfg.ShutdownGrace, stop, unit)
+	_, err := fmt.Fprintf(w, "chatd: warning: shutdown_grace %s is not below TimeoutStopSec %s in %s: systemd would kill chatd before the grace ends\n",
+		cfg.ShutdownGrace, u.StopTimeout, u.Path)
 	return err
+}
+
+// checkFilesAsUnitUser checks, when root checks the configuration of a
+// unit that runs chatd as another user, that this user can read the
+// config and TLS files: root can read them all, so a key only root may
+// read would pass and then fail the service's start. It returns the line
+// that says so for the OK message ("" when there was nothing to check as
+// another user).
+func checkFilesAsUnitUser(w io.Writer, cfg *config.Config, u config.Unit) (string, error) {
+	if u.User == "" || u.User == "root" || os.Geteuid() != 0 {
+		return "", nil // the files were read as the user who will run chatd
+	}
+	by := "the unit " + u.Path
+	a, err := config.LookupAccount(u.User, u.Group, by)
+	if err != nil {
+		_, err = fmt.Fprintf(w, "chatd: warning: cannot check the files as the service's user: %v\n", err)
+		return "", err
+	}
+	a.Hidden = u.Hidden
+	switch err := config.CheckReadableBy(cfg, a); {
+	case errors.Is(err, config.ErrCannotCheckAs):
+		_, err = fmt.Fprintf(w, "chatd: warning: the files were checked as root, not as user %s, whom %s runs chatd as: %v\n", a.Name, by, err)
+		return "", err
+	case err != nil:
+		return "", err
+	}
+	return fmt.Sprintf("files readable by user %s, whom %s runs chatd as\n", a.Name, by), nil
 }

@@ -45,6 +45,9 @@ serves. The installed service (chatd service install) runs this same command.`,
 			if err != nil {
 				return err
 			}
+			if err := refuseServiceDirs(cfg); err != nil {
+				return err
+			}
 			// Log lines are queued, never waited for: a stalled or broken
 			// stderr must not hold up clients, the admin API or a stop.
 			log, err := logging.Open(os.Stderr, logging.Options{
@@ -86,5 +89,6 @@ serves. The installed service (chatd service install) runs this same command.`,
 		Annotations: map[string]string{handlesSignals: "yes"},
 	}
 	config.AddFlags(cmd.Flags())
+	cmd.Long += "\n\n" + config.EnvironmentHelp()
 	return cmd
 }

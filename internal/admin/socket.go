@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/lockfile"
 	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/peercred"
+	"github.com/chatd/chatd/internal/sysunit"
 )
 
 // probeTimeout bounds the dial that tells a live socket from a stale one.
@@ -27,7 +28,8 @@ type InUseError struct {
 
 func (e *InUseError) Error() string {
 	if e.PID > 0 {
-		return fmt.Sprintf("another chatd (pid %d) is already serving the admin socket %s", e.PID, e.Path)
+		// The service, when it is the one: that is what to talk to or stop.
+		return fmt.Sprintf("%s is already serving the admin socket %s", lockfile.Holder{PID: e.PID, Unit: sysunit.Of(e.PID)}, e.Path)
 	}
 	return fmt.Sprintf("another process is already serving the admin socket %s", e.Path)
 }
@@ -45,7 +47,11 @@ type socketFile struct {
 // socket: only the holder may clear a stale socket and listen there.
 // Without it, two chatd starting together could both find the old socket
 // dead, and the second would remove the first one's new, live socket.
-func lockPath(socket string) string { return socket + ".lock" }
+func lockPath(socket string) string { return LockPath(socket) }
+
+// LockPath is the lock file beside an admin socket, which the chatd
+// serving the socket holds for its whole life.
+func LockPath(socket string) string { return socket + ".lock" }
 
 // listenSocket prepares the socket's directory, clears a stale socket, and
 // listens at path with the given mode and group (gid < 0: leave the

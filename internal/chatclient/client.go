@@ -185,10 +185,22 @@ func tlsErrorText(err error, timeout time.Duration) string {
 		return fmt.Sprintf("no answer within %s", timeout)
 	case errors.As(err, &unknownCA):
 		return "the server's certificate is not signed by a CA this machine trusts (give the server's CA with --ca FILE)"
+	case errors.As(err, &hostErr) && namesNoHost(hostErr.Certificate):
+		// No --server-name can match: TLS clients read the names in
+		// subjectAltName only, and this certificate has none.
+		return fmt.Sprintf("the server's certificate names its host only in the subject's common name (CN=%s), which TLS clients no longer accept: "+
+			"the certificate must list its names in subjectAltName (make one with openssl req … -addext subjectAltName=DNS:NAME,IP:ADDRESS; see the README)",
+			hostErr.Certificate.Subject.CommonName)
 	case errors.As(err, &hostErr):
 		return hostErr.Error() + " (connect by a name the certificate has, or give --server-name NAME)"
 	}
 	return err.Error()
+}
+
+// namesNoHost reports that a certificate has no subjectAltName a client
+// could match, whatever name it verifies against.
+func namesNoHost(c *x509.Certificate) bool {
+	return c != nil && len(c.DNSNames) == 0 && len(c.IPAddresses) == 0 && len(c.URIs) == 0 && len(c.EmailAddresses) == 0
 }
 
 // session is one connection's state shared by the two directions.

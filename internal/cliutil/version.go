@@ -9,17 +9,14 @@ import (
 	"github.com/chatd/chatd/internal/version"
 )
 
-// AddVersion gives root a --version flag and, when root has subcommands
-// (chatd, chatctl), a `version` command, both printing version.Line: one
-// format for every program and both ways of asking.
+// AddVersion gives root a --version flag and a `version` command, both
+// printing version.Line: one format for every program (chat too, whose
+// only other commands are hidden) and both ways of asking.
 func AddVersion(root *cobra.Command) {
 	line := version.Line(root.Name())
 	root.Version = version.String()
 	// The template is text/template: keep a version's braces literal.
 	root.SetVersionTemplate(strings.NewReplacer("{{", `{{"{{"}}`).Replace(line) + "\n")
-	if !root.HasSubCommands() {
-		return
-	}
 	root.AddCommand(&cobra.Command{
 		Use:   "version",
 		Short: "Print " + root.Name() + "'s version",

@@ -24,10 +24,8 @@ func TestAddVersion(t *testing.T) {
 				AddVersion(root)
 				return root
 			}
-			ways := [][]string{{"--version"}}
-			if sub {
-				ways = append(ways, []string{"version"})
-			}
+			// Both ways, also for a program with no other command.
+			ways := [][]string{{"--version"}, {"version"}}
 			for _, args := range ways {
 				root := newRoot()
 				var out strings.Builder

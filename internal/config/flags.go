@@ -10,18 +10,17 @@ import (
 )
 
 // AddFlags defines --config and the config-overriding flags on fs. Each
-// flag's help names its key, its environment variable and its default.
+// flag's help names its key, its environment variable and its default;
+// EnvironmentHelp lists the variables of every key.
 // Flag values are kept as text and decoded with the rest of the
 // configuration, so that "--max-clients abc" is refused like
 // "max_clients: abc" in the file: one line naming key, value and source.
 func AddFlags(fs *pflag.FlagSet) {
 	fs.String("config", "", "config file (default: the first readable of "+strings.Join(searchedFiles(), ", ")+"; none: built-in defaults)")
 	d := Defaults()
-	var envOnly []string
 	for _, k := range keys {
 		if k.flag == "" {
-			envOnly = append(envOnly, envName(k.name))
-			continue
+			continue // EnvironmentHelp lists its variable
 		}
 		def := field(&d, k.name).Interface()
 		f := fs.VarPF(&textFlag{kind: kindOf(def)}, k.flag, "",
@@ -31,7 +30,6 @@ func AddFlags(fs *pflag.FlagSet) {
 			f.DefValue = strings.Join(list, ",")
 		}
 	}
-	fs.Lookup("config").Usage += "; the other keys can be set as " + strings.Join(envOnly, ", ")
 }
 
 // textFlag holds a flag's text until Load decodes it.

@@ -90,10 +90,10 @@ func TestNearestKey(t *testing.T) {
 }
 
 // --help names each flag's default and environment variable, and the
-// variables of the keys without a flag.
+// environment table the variables of the keys without a flag.
 func TestFlagHelpShowsDefaultsAndEnvironment(t *testing.T) {
 	fs := newFlagSet()
-	usage := fs.FlagUsages()
+	usage := fs.FlagUsages() + EnvironmentHelp()
 	for _, want := range []string{"(default 10000)", "CHATD_MAX_CLIENTS", `(default "127.0.0.1:5605")`,
 		"CHATD_WRITE_TIMEOUT", "CHATD_NOTICES_KICK", "--max-clients int"} {
 		if !strings.Contains(usage, want) {

@@ -3,6 +3,7 @@ package config
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -34,5 +35,47 @@ func TestUnitStopTimeout(t *testing.T) {
 	os.WriteFile(f, []byte("TimeoutStopSec=soon\n"), 0o644)
 	if _, _, err := UnitStopTimeout(f); err == nil {
 		t.Error("TimeoutStopSec=soon: no error")
+	}
+}
+
+func TestReadUnitUserAndDirectories(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "chatd.service")
+	os.WriteFile(f, []byte("[Service]\nUser=chatd\nGroup=chatd\nRuntimeDirectory=chatd\nStateDirectory=chatd other/sub\nTimeoutStopSec=30\n"), 0o644)
+	u, err := ReadUnit(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.User != "chatd" || u.Group != "chatd" || u.Path != f || !u.HasStopTimeout || u.StopTimeout != 30*time.Second {
+		t.Errorf("ReadUnit = %+v", u)
+	}
+	if got := strings.Join(u.StateDirectories, " "); got != "/var/lib/chatd /var/lib/other/sub" {
+		t.Errorf("state directories %q", got)
+	}
+	if got := strings.Join(u.RuntimeDirectories, " "); got != "/run/chatd" {
+		t.Errorf("runtime directories %q", got)
+	}
+}
+
+func TestReadUnitHiddenDirectories(t *testing.T) {
+	for _, c := range []struct{ unit, want string }{
+		{"ProtectHome=yes\nPrivateTmp=yes\n", "/home /root /run/user /tmp /var/tmp"},
+		{"ProtectHome=read-only\n", ""},
+		{"ProtectHome=tmpfs\n", "/home /root /run/user"},
+		{"PrivateTmp=yes\nPrivateTmp=no\n", ""},
+		{"ExecStart=/bin/true\n", ""},
+	} {
+		f := filepath.Join(t.TempDir(), "chatd.service")
+		os.WriteFile(f, []byte("[Service]\n"+c.unit), 0o644)
+		u, err := ReadUnit(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dirs []string
+		for _, h := range u.Hidden {
+			dirs = append(dirs, h.Dir)
+		}
+		if got := strings.Join(dirs, " "); got != c.want {
+			t.Errorf("%q: hidden %q, want %q", c.unit, got, c.want)
+		}
 	}
 }

@@ -127,9 +127,9 @@ func TestServerNoticesStartOnTheirOwnLine(t *testing.T) {
 	}
 }
 
-// The assignment's scenario: client 1 chats and leaves with CLOSE SOCKET;
+// The first scenario of the README: client 1 chats and leaves with CLOSE SOCKET;
 // the server stays up and the next client is client 2.
-func TestAssignmentScenario(t *testing.T) {
+func TestClientLeavesAndTheNextIsClient2(t *testing.T) {
 	d := testbin.StartChatd(t, testbin.Options{})
 	c1 := d.Dial()
 	c1.Write([]byte("hello"))

@@ -133,8 +133,17 @@ func TestTLSCertificateReload(t *testing.T) {
 	renewed, key := d.ca.Issue(t, 3, false, time.Now().Add(24*time.Hour))
 	tlstest.WriteFile(t, d.cert.Cert, renewed)
 	tlstest.WriteFile(t, d.cert.Key, key)
-	if out, _, err := chatctl(t, d.Socket, "reload"); err != nil {
+	out, _, err := chatctl(t, d.Socket, "reload")
+	if err != nil {
 		t.Fatalf("reload of a renewed certificate: %v\n%s", err, out)
+	}
+	// No setting changed, but the reload did something: it says so.
+	if want := "TLS certificate reloaded from " + d.cert.Cert + ": a new certificate, valid until "; !strings.Contains(out, want) ||
+		strings.Contains(out, "nothing changed") {
+		t.Fatalf("chatctl reload after a renewal said %q; want %q…", out, want)
+	}
+	if out, _, err := chatctl(t, d.Socket, "reload"); err != nil || !strings.Contains(out, ": the same certificate as before, valid until ") {
+		t.Fatalf("chatctl reload of the same files said %q, %v; want the same certificate", out, err)
 	}
 	echo(t, old, "after renewal")
 	if c := tlsDial(t, d.tlsAddr, d.clientConfig()); serialOf(c) != 3 {
@@ -142,7 +151,7 @@ func TestTLSCertificateReload(t *testing.T) {
 	}
 
 	tlstest.WriteFile(t, d.cert.Cert, []byte("-----BEGIN CERTIFICATE-----\nbroken\n-----END CERTIFICATE-----\n"))
-	out, _, err := chatctl(t, d.Socket, "reload")
+	out, _, err = chatctl(t, d.Socket, "reload")
 	if err == nil || !strings.Contains(err.Error(), "tls") {
 		t.Fatalf("reload of a broken certificate: err %v, out %q; want a refusal naming tls", err, out)
 	}

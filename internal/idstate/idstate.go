@@ -110,7 +110,7 @@ func open(dir string, block uint64, log *slog.Logger, save func(string, uint64) 
 		var held *lockfile.HeldError
 		switch {
 		case errors.As(err, &held):
-			s.err = &InUseError{Dir: dir}
+			s.err = &InUseError{Dir: dir, Holder: lockfile.HolderOf(dir)}
 			return s
 		case err != nil:
 			// Not lockable here (an odd filesystem): serve on, unlocked.
@@ -134,11 +134,15 @@ func open(dir string, block uint64, log *slog.Logger, save func(string, uint64) 
 	return s
 }
 
-// InUseError says that another chatd holds the state directory.
-type InUseError struct{ Dir string }
+// InUseError says that another chatd holds the state directory, and
+// which one when the system can tell (the service, say).
+type InUseError struct {
+	Dir    string
+	Holder lockfile.Holder
+}
 
 func (e *InUseError) Error() string {
-	return "state_dir " + e.Dir + " is in use by another chatd; give this one its own state_dir (--state-dir, or state_dir in its config)"
+	return "state_dir " + e.Dir + " is in use by " + e.Holder.String() + "; give this one its own state_dir (--state-dir, or state_dir in its config)"
 }
 
 // Err is non-nil when the state directory is locked by another chatd:

@@ -11,7 +11,6 @@ import (
 	"github.com/chatd/chatd/internal/config"
 	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/logging"
-	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/proxyheader"
 )
 
@@ -42,7 +41,7 @@ func (d *Instance) openListeners(ctx context.Context) (*chatlisten.Set, error) {
 	}
 	set, err := chatlisten.Open(ctx, spec)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", strings.Join(append(cfg.Listen, cfg.TLS.Listen...), ","), neterr.Cause(err))
+		return nil, listenError(cfg, err)
 	}
 	d.storeListeners(set, inherited)
 	if set.TLS != nil && spec.TLS.Material != nil && time.Now().After(set.TLS.NotAfter()) {
@@ -93,21 +92,26 @@ func listenerNames(set *chatlisten.Set) string {
 }
 
 // reloadTLS loads the TLS certificate files again (a renewed certificate,
-// or files the reload names). A certificate that does not load is refused
-// and the one in force stays; connected clients are never touched, the
-// next handshake uses the new one.
-func (d *Instance) reloadTLS(next *config.Config) (loaded bool, err error) {
+// or files the reload names) and says what it loaded (nil: no TLS
+// listener). A certificate that does not load is refused and the one in
+// force stays; connected clients are never touched, the next handshake
+// uses the new one.
+func (d *Instance) reloadTLS(next *config.Config) (*TLSReload, error) {
 	d.mu.Lock()
 	set := d.listeners
 	d.mu.Unlock()
 	if set == nil || set.TLS == nil {
-		return false, nil
+		return nil, nil
 	}
+	before := set.TLS.Leaf()
 	if err := set.TLS.Update(next.TLSFiles()); err != nil {
-		return false, fmt.Errorf("tls certificate: %w (the certificate in force stays)", err)
+		return nil, fmt.Errorf("tls certificate: %w (the certificate in force stays)", err)
 	}
-	d.log.Info("tls certificate loaded", "cert_file", next.TLS.CertFile, "not_after", set.TLS.NotAfter().UTC().Format("2006-01-02T15:04:05Z"))
-	return true, nil
+	now := set.TLS.Leaf()
+	loaded := &TLSReload{CertFile: next.TLS.CertFile, NotAfter: now.NotAfter, Renewed: !now.Equal(before)}
+	d.log.Info("tls certificate loaded", "cert_file", next.TLS.CertFile, "not_after", now.NotAfter.UTC().Format("2006-01-02T15:04:05Z"),
+		"renewed", loaded.Renewed)
+	return loaded, nil
 }
 
 // tlsInForce is the TLS material the listeners serve, for the next

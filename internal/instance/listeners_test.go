@@ -90,8 +90,16 @@ func TestReloadTLS(t *testing.T) {
 	renewed, key := ca.Issue(t, 3, false, first.Add(time.Hour))
 	tlstest.WriteFile(t, files.Cert, renewed)
 	tlstest.WriteFile(t, files.Key, key)
-	if _, err := d.reloadTLS(d.Config()); err != nil {
+	loaded, err := d.reloadTLS(d.Config())
+	if err != nil {
 		t.Fatalf("renewed certificate refused: %v", err)
+	}
+	// It says it loaded another certificate, although no setting changed.
+	if loaded == nil || !loaded.Renewed || loaded.CertFile != files.Cert {
+		t.Fatalf("reloadTLS said %+v, want the renewed certificate from %s", loaded, files.Cert)
+	}
+	if again, err := d.reloadTLS(d.Config()); err != nil || again == nil || again.Renewed {
+		t.Fatalf("reloading the same files: %+v, %v; want the same certificate, not renewed", again, err)
 	}
 	if got := d.listeners.TLS.NotAfter(); !got.Equal(first.Add(time.Hour).Truncate(time.Second)) {
 		t.Fatalf("certificate in force ends %v, want the renewed one's %v", got, first.Add(time.Hour))

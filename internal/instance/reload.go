@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/chatd/chatd/internal/config"
 )
@@ -20,6 +21,18 @@ type ReloadResult struct {
 	// NeedRestart lists the keys whose new values were read but take
 	// effect only when chatd restarts; the old values stay in force.
 	NeedRestart []string
+	// TLS is the certificate the reload loaded; nil without a TLS
+	// listener.
+	TLS *TLSReload
+}
+
+// TLSReload is the certificate a reload loaded: every reload reads the
+// files again, so that a renewed certificate is served without a change
+// to any setting.
+type TLSReload struct {
+	CertFile string
+	NotAfter time.Time
+	Renewed  bool // another certificate than the one in force before
 }
 
 // reloadState is what Reload needs besides the daemon itself.
@@ -93,7 +106,7 @@ func (d *Instance) applyReload(load func() (*config.Config, error)) (ReloadResul
 	}
 	// What runs changed (a renewed certificate has the same file names):
 	// so does the kept config.
-	if len(changes.Live) > 0 || tlsLoaded {
+	if len(changes.Live) > 0 || tlsLoaded != nil {
 		d.keepConfig()
 	}
 
@@ -103,7 +116,7 @@ func (d *Instance) applyReload(load func() (*config.Config, error)) (ReloadResul
 		d.log.Warn("changed settings take effect only after a restart; their running values stay",
 			"keys", strings.Join(changes.Restart, ","))
 	}
-	return ReloadResult{Applied: changes.Live, NeedRestart: changes.Restart}, nil
+	return ReloadResult{Applied: changes.Live, NeedRestart: changes.Restart, TLS: tlsLoaded}, nil
 }
 
 func listOrNone(keys []string) string {

@@ -9,10 +9,16 @@ func (d *Instance) adminReload() (adminapi.ReloadResult, error) {
 		return adminapi.ReloadResult{}, err
 	}
 	cfg := d.Config()
-	return adminapi.ReloadResult{
+	out := adminapi.ReloadResult{
 		Applied:     res.Applied,
 		NeedRestart: res.NeedRestart,
 		ConfigFile:  cfg.File,
 		Origin:      cfg.Origin,
-	}, nil
+	}
+	if res.TLS != nil {
+		out.TLSCertificate = &adminapi.TLSCertificateReload{
+			CertFile: res.TLS.CertFile, NotAfter: res.TLS.NotAfter.UTC(), Renewed: res.TLS.Renewed,
+		}
+	}
+	return out, nil
 }

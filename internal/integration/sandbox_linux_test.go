@@ -22,9 +22,10 @@ import (
 // bootScript runs as PID 1's parent-to-be inside the new namespaces: it
 // makes every place the test may write private to the sandbox, gives it
 // its own /dev, masks the boot units that would reach the host, and execs
-// systemd. It follows ../shared/notes/systemd-sandbox.md and adds a private
-// /dev (systemd otherwise creates /dev/log, /dev/initctl, /dev/hugepages
-// and /dev/mqueue on the host's devtmpfs) and more masks.
+// systemd. The masks are not optional: systemd-tmpfiles-setup alone would
+// empty the host's /tmp, which the sandbox shares. The private /dev keeps
+// systemd from creating /dev/log, /dev/initctl, /dev/hugepages and
+// /dev/mqueue on the host's devtmpfs.
 const bootScript = `
 set -e
 S=$1

@@ -345,8 +345,9 @@ func TestClientsSurviveCrashRestartAndUpgrade(t *testing.T) {
 	}
 
 	// An upgrade to a rebuilt binary with another version string.
-	// install.sh stamps `git describe`; a longer hash abbreviation
-	// changes it without writing to the repository (a commit would
+	// install.sh stamps the version rule, whose hash is git's
+	// abbreviation: a longer one changes it without writing to the
+	// repository (a commit would
 	// escape the overlay when the checkout is a git worktree, whose
 	// objects live outside it).
 	old = svc.show("MainPID")["MainPID"]

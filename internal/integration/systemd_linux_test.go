@@ -120,6 +120,49 @@ func TestSystemdService(t *testing.T) {
 	}
 	b.Close()
 
+	// --- a chatd run by hand beside the service: refused before it
+	// touches the service's files, naming the service
+	servicePID := svc.show("MainPID")["MainPID"]
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"chatd", "run"}, "chatd: state_dir /var/lib/chatd and admin.socket /run/chatd/admin.sock belong to the installed chatd service " +
+			"(/etc/systemd/system/chatd.service runs chatd as user chatd; it is running, pid " + servicePID + ")"},
+		{[]string{"runuser", "-u", "chatd", "--", "chatd", "run", "--config", "/etc/chatd/chatd.yaml"},
+			"chatd: state_dir /var/lib/chatd is in use by the chatd service (chatd.service, pid " + servicePID + "); give this one its own state_dir"},
+		{[]string{"chatd", "run", "--state-dir", "/tmp/by-hand/state", "--admin-socket", "/tmp/by-hand/admin.sock"},
+			"chatd: listen " + chatAddr + ": address already in use by the chatd service (chatd.service, pid " + servicePID + "), admin socket /run/chatd/admin.sock; give this one its own listen address"},
+	} {
+		if _, err := sb.output(ctx, 30*time.Second, c.args...); err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s beside the service: %v\nwant the error %q", strings.Join(c.args, " "), err, c.want)
+		}
+	}
+	if now := svc.show("MainPID")["MainPID"]; now != servicePID {
+		t.Errorf("the service's chatd changed from pid %s to %s while a chatd was run by hand", servicePID, now)
+	}
+
+	// --- TLS files as the README's recipe makes them: config check, run
+	// as root, opens them as the unit's user, so a key only root may
+	// read is an error before the service fails on it
+	sb.sh(ctx, 30*time.Second, `set -e
+mkdir -p /etc/chatd/tls && cd /etc/chatd/tls
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+  -addext subjectAltName=DNS:localhost,IP:127.0.0.1 -keyout key.pem -out cert.pem 2>/dev/null
+chmod 0644 cert.pem; chmod 0600 key.pem
+printf 'tls:\n  listen: ["127.0.0.1:5606"]\n  cert_file: /etc/chatd/tls/cert.pem\n  key_file: /etc/chatd/tls/key.pem\n' >/etc/chatd/tls-try.yaml`)
+	tlsCheck := []string{"chatd", "config", "check", "--config", "/etc/chatd/tls-try.yaml"}
+	wantRefusal := `chatd: config: tls.key_file = "/etc/chatd/tls/key.pem" (from file /etc/chatd/tls-try.yaml): ` +
+		"user chatd, as whom the unit /etc/systemd/system/chatd.service runs chatd, cannot read it (permission denied)"
+	if _, err := sb.output(ctx, 30*time.Second, tlsCheck...); err == nil || !strings.Contains(err.Error(), wantRefusal) {
+		t.Errorf("config check of a key only root may read: %v\nwant the error %q", err, wantRefusal)
+	}
+	sb.sh(ctx, 10*time.Second, "chgrp chatd /etc/chatd/tls/key.pem && chmod 0640 /etc/chatd/tls/key.pem")
+	if out := sb.must(ctx, 30*time.Second, tlsCheck...); !strings.Contains(out, "files readable by user chatd, whom the unit /etc/systemd/system/chatd.service runs chatd as") {
+		t.Errorf("config check of a key group chatd may read: %q", out)
+	}
+	sb.must(ctx, 10*time.Second, "rm", "-r", "/etc/chatd/tls", "/etc/chatd/tls-try.yaml")
+
 	// --- kill -9, five times in a row: back within 3 s, IDs only go up
 	var took []string
 	for i := 1; i <= 5; i++ {

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/chatd/chatd/internal/neterr"
 )
 
 // Open listens on every address in addrs (host:port, IPv6 in brackets)
@@ -54,12 +56,25 @@ func OpenWith(ctx context.Context, addrs []string, inherited func(index int, add
 		}
 		ln, err := lc.Listen(ctx, network, addr)
 		if err != nil {
-			return fail(fmt.Errorf("listen %s: %w", addr, err))
+			return fail(&Error{Addr: addr, Err: err})
 		}
 		lns = append(lns, ln)
 	}
 	return lns, nil
 }
+
+// Error is a listen that failed: "listen 127.0.0.1:5605: address already
+// in use". Go's own error says "listen tcp4 127.0.0.1:5605: bind: " before
+// the cause; the address is said once, and errors.Is still finds the
+// errno (syscall.EADDRINUSE) through Unwrap.
+type Error struct {
+	Addr string // as configured
+	Err  error  // from net.ListenConfig.Listen
+}
+
+func (e *Error) Error() string { return "listen " + e.Addr + ": " + neterr.Cause(e.Err).Error() }
+
+func (e *Error) Unwrap() error { return e.Err }
 
 // Network says which network ("tcp4", "tcp6" or "tcp" for both) Open
 // listens on for addr, or why addr cannot be listened on.

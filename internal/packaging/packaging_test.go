@@ -9,34 +9,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chatd/chatd/internal/service"
 )
-
-func TestDeriveVersion(t *testing.T) {
-	when := time.Date(2026, 12, 1, 21, 12, 0, 0, time.UTC)
-	const commit = "422cbac0123456789abcdef0123456789abcdef0"
-	for _, c := range []struct {
-		describe string
-		dirty    bool
-		want     string
-	}{
-		{"v1.2.0", false, "1.2.0"},
-		{"v1.2.0-3-g422cbac", false, "1.2.0+3.g422cbac"},
-		{"v1.3.0-rc1", false, "1.3.0~rc1"},
-		{"v1.3.0-rc1-2-gabcdef0", false, "1.3.0~rc1+2.gabcdef0"},
-		{"", false, "0.0.0~git20261201211200.422cbac"},
-		{"", true, "0.0.0~git20261201211200.422cbac.dirty"},
-		{"v2.0.0", true, "2.0.0.dirty"},
-		{"release-5", false, "0.0.0~git20261201211200.422cbac"},
-	} {
-		got := deriveVersion(c.describe, commit, when, c.dirty)
-		if got != c.want {
-			t.Errorf("deriveVersion(%q, dirty=%v) = %q, want %q", c.describe, c.dirty, got, c.want)
-		}
-	}
-}
 
 // The derived versions must upgrade each other in dpkg's order.
 func TestDerivedVersionsSortForDpkg(t *testing.T) {

@@ -131,6 +131,10 @@ func (s *Server) Material() Material { return s.cur.Load().material }
 // metrics: a renewal that did not happen shows here).
 func (s *Server) NotAfter() time.Time { return s.cur.Load().cert.Leaf.NotAfter }
 
+// Leaf is the certificate in force (a reload compares it with the one
+// before, to say whether it loaded a renewed one).
+func (s *Server) Leaf() *x509.Certificate { return s.cur.Load().cert.Leaf }
+
 func load(f Files, m Material, now time.Time) (*loaded, error) {
 	cert, err := tls.X509KeyPair(m.Cert, m.Key)
 	if err != nil {

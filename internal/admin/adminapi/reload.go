@@ -1,5 +1,7 @@
 package adminapi
 
+import "time"
+
 // PathReload is where POST asks chatd to re-read its configuration, like
 // SIGHUP.
 const PathReload = "/v1/reload"
@@ -17,4 +19,16 @@ type ReloadResult struct {
 	// Origin says where the values in force come from: the file, the
 	// CHATD_* variables and flags that set something, or the defaults.
 	Origin string `json:"origin"`
+	// TLSCertificate says what a reload did with the TLS certificate,
+	// which every reload reads again (absent without a TLS listener): a
+	// renewal changes no setting, yet something was reloaded.
+	TLSCertificate *TLSCertificateReload `json:"tls_certificate,omitempty"`
+}
+
+// TLSCertificateReload is the certificate a reload loaded.
+type TLSCertificateReload struct {
+	CertFile string    `json:"cert_file"`
+	NotAfter time.Time `json:"not_after"`
+	// Renewed is true when it is another certificate than the one before.
+	Renewed bool `json:"renewed"`
 }
