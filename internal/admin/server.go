@@ -57,6 +57,9 @@ type Counters struct {
 	Disconnects    map[string]uint64 // by reason, every reason present
 	LogDropped     uint64            // log lines lost to a slow or broken log output
 	Survival       adminapi.Survival // restart survival
+	// RestartFailures counts restarts that failed and left this process
+	// serving on.
+	RestartFailures uint64
 }
 
 // Info describes the running daemon for the status endpoint and metrics.
@@ -86,6 +89,9 @@ type Options struct {
 	Reload ReloadFunc
 	// Restart starts a planned restart (POST /v1/restart); nil answers 501.
 	Restart RestartFunc
+	// RestartState tells which image answers and how restarts fared
+	// (GET /v1/restart); nil answers 501.
+	RestartState func() adminapi.RestartState
 
 	Log *slog.Logger
 }

@@ -79,6 +79,12 @@ func Decode(data []byte) (*State, []Problem, error) {
 				seen[c.ID] = true
 				st.Conns = append(st.Conns, c)
 			}
+		case kindDescriptors:
+			table, err := decodeDescriptors(payload)
+			if err != nil {
+				problems = append(problems, Problem{Offset: off, Err: err})
+			}
+			st.Descriptors = append(st.Descriptors, table...)
 		default: // a kind from a later version: skipped
 		}
 		off = next

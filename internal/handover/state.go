@@ -38,6 +38,9 @@ type State struct {
 	// restart onto a broken config can go on with it.
 	Config []byte
 	Conns  []Conn
+	// Descriptors names the inherited descriptors after a re-exec in
+	// place (descriptors.go); empty under systemd, whose store names them.
+	Descriptors []Descriptor
 }
 
 // Limits that keep a reader's memory bounded whatever it is given.
@@ -120,6 +123,9 @@ func Encode(st *State) ([]byte, error) {
 		if out, err = appendRecord(out, kindConn, f); err != nil {
 			return nil, fmt.Errorf("connection %d: %w", c.ID, err)
 		}
+	}
+	if out, err = appendDescriptors(out, st.Descriptors); err != nil {
+		return nil, err
 	}
 	if len(out) > MaxStateSize {
 		return nil, fmt.Errorf("hand-over of %d bytes is over %d", len(out), MaxStateSize)

@@ -33,7 +33,9 @@ func (d *Instance) startAdmin() error {
 		IDs:      d.ids.State,
 		Reload:   d.adminReload,
 		Restart:  d.adminRestart,
-		Log:      d.log.Logger,
+
+		RestartState: d.restartState,
+		Log:          d.log.Logger,
 	})
 	if err != nil {
 		removeEmptyDirs(made)
@@ -107,6 +109,8 @@ func (d *Instance) adminCounters() admin.Counters {
 		Disconnects:    make(map[string]uint64, len(server.Reasons)),
 		LogDropped:     d.log.Dropped(),
 		Survival:       d.survivalForAdmin(),
+
+		RestartFailures: d.restarts.failures.Load(),
 	}
 	for _, r := range server.Reasons {
 		c.Disconnects[string(r)] = st.Disconnects(r)

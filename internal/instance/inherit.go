@@ -21,6 +21,10 @@ type Inheritance struct {
 	// keepConfig), the newest if two; keptNames are their entries.
 	kept      *handover.State
 	keptNames []string
+	// After a restart in place whose exec failed, the process takes its
+	// own hand-over back: own are its connections, still open.
+	own             []fdstore.Held
+	afterFailedExec bool
 }
 
 // Inherit takes what the previous process left. chatd calls it once,

@@ -38,8 +38,9 @@ type Instance struct {
 	// remove at exit when empty.
 	adminDirs []string
 
-	reload reloadState
-	surv   survival // survive.go
+	reload   reloadState
+	surv     survival      // survive.go
+	restarts restartRecord // restartstate.go
 }
 
 // New prepares a daemon; nothing listens until Start.
