@@ -151,6 +151,9 @@ func namedDup(l *net.TCPListener, name string) (*os.File, error) {
 func (d *Instance) takeBackOwnHandOver(st *handover.State, listeners []*os.File, sockets map[uint64]net.Conn) error {
 	in := &Inheritance{files: fdstore.NewFiles(listeners), state: st, afterFailedExec: true}
 	for id, nc := range sockets {
+		// The stop for the hand-over left a deadline in the past on
+		// this very net.Conn; a new image's would have none.
+		nc.SetDeadline(time.Time{})
 		in.own = append(in.own, fdstore.Held{ID: id, Conn: nc, Shard: "failed re-exec"})
 	}
 	d.surv.inh = in
