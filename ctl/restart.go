@@ -83,7 +83,7 @@ func waitRestarted(ctx context.Context, c *adminclient.Client, asked adminapi.Re
 	for {
 		st, err := c.RestartState(ctx)
 		switch {
-		case err == nil && st.Image != asked.Image:
+		case err == nil && st.Image != asked.Image && st.Ready:
 			return st, nil
 		case err == nil && st.Failures > asked.Failures:
 			return st, cliutil.WithCode(cliutil.ExitFailure, fmt.Errorf("restart failed: %s; chatd (pid %d) serves its %d clients on as before",

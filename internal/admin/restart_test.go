@@ -48,7 +48,7 @@ func TestRestart(t *testing.T) {
 func TestRestartState(t *testing.T) {
 	f := newFixture(t, "")
 	errorOf(t, f.do(root, http.MethodGet, adminapi.PathRestart, nil), http.StatusNotImplemented)
-	want := adminapi.RestartState{Image: "7@1", PID: 7, Clients: 2, Failures: 1, LastError: "re-exec /x: exec format error"}
+	want := adminapi.RestartState{Image: "7@1", PID: 7, Clients: 2, Ready: true, Failures: 1, LastError: "re-exec /x: exec format error"}
 	f.srv.opts.RestartState = func() adminapi.RestartState { return want }
 	w := f.do(root, http.MethodGet, adminapi.PathRestart, nil)
 	var got adminapi.RestartState

@@ -85,6 +85,7 @@ func (d *Instance) Start() error {
 	if err := d.ids.Err(); err != nil {
 		return err
 	}
+	d.restarts.ready.Store(false)
 	d.setUpSurvival()
 	set, err := d.openListeners(context.Background())
 	if err != nil {
@@ -109,6 +110,7 @@ func (d *Instance) Start() error {
 	d.serveListeners(set)
 	d.log.Info("chatd started", "listen", ln.Addr().String(), "listeners", listenerNames(set),
 		"max_clients", d.srv.Settings().MaxClients, "pid", os.Getpid(), "config", configName(d.cfg.File))
+	d.restarts.ready.Store(true)
 	d.notifyReady()
 	return nil
 }

@@ -17,6 +17,9 @@ var imageStartedAt = time.Now()
 
 // restartRecord is how this image's restarts fared.
 type restartRecord struct {
+	// ready is set once Start has taken every client back and serves:
+	// the admin API answers a moment before.
+	ready    atomic.Bool
 	failures atomic.Uint64
 	// hooks run around a restart in place's exec (the daemon's signals).
 	hooks handover.ExecHooks
@@ -49,6 +52,7 @@ func (d *Instance) restartState() adminapi.RestartState {
 		PID:       os.Getpid(),
 		StartedAt: imageStartedAt,
 		Clients:   d.reg.Len(),
+		Ready:     r.ready.Load(),
 	}
 	r.mu.Lock()
 	st.LastError, st.LastFailure = r.lastError, r.lastAt

@@ -30,6 +30,8 @@ type RestartState struct {
 	PID       int       `json:"pid"`
 	StartedAt time.Time `json:"image_started_at"`
 	Clients   int       `json:"clients"`
+	// Ready is false while the image still takes the clients back.
+	Ready bool `json:"ready"`
 	// Failures counts restarts that failed, after which this image
 	// served on; LastError says why the last one did.
 	Failures    uint64    `json:"restart_failures"`
