@@ -67,7 +67,7 @@ process answers within --timeout.`,
 		if out.value == "json" {
 			return printJSON(cmd.OutOrStdout(), now)
 		}
-		_, err = fmt.Fprintf(cmd.OutOrStdout(), "chatd restarted (%s; pid %d now); %d clients connected\n", cliutil.Printable(res.How), now.PID, now.Clients)
+		_, err = fmt.Fprintf(cmd.OutOrStdout(), "chatd restarted (%s): pid %d now, %d clients connected\n", cliutil.Printable(res.How), now.PID, now.Clients)
 		return err
 	}
 	return cmd

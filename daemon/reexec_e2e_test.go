@@ -77,7 +77,7 @@ func TestChatctlRestartRestartsInPlace(t *testing.T) {
 	pid := c.Cmd.Process.Pid
 	for round := 1; round <= 3; round++ {
 		out, err := exec.Command(ctl, "--socket", c.Socket, "restart").CombinedOutput()
-		want := fmt.Sprintf("chatd restarted (re-exec; pid %d now); 1 clients connected", pid)
+		want := fmt.Sprintf("chatd restarted (re-exec): pid %d now, 1 clients connected", pid)
 		if err != nil || !strings.Contains(string(out), want) {
 			t.Fatalf("round %d: chatctl restart: %v: %s; want %q", round, err, out, want)
 		}

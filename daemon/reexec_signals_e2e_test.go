@@ -64,7 +64,7 @@ func TestSignalsDuringRestartInPlaceKeepChatdServing(t *testing.T) {
 				if d.Exited() {
 					t.Fatalf("try %d: %v %v after SIGUSR2 killed chatd: %v", try, sig, inFlightDelay(try), d.Err())
 				}
-				if sig == syscall.SIGHUP && testbin.Poll(2*time.Second, func() bool {
+				if sig == syscall.SIGHUP && testbin.Poll(500*time.Millisecond, func() bool {
 					return strings.Count(d.Logs(), "signal received: reloading") > reloads
 				}) {
 					// One sent in the exec itself is discarded: the new
