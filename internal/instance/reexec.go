@@ -207,7 +207,9 @@ func (d *Instance) Serving() bool { return !d.srv.Stopped() }
 // requests in progress.
 func (d *Instance) adminRestart() (adminapi.RestartResult, error) {
 	res := adminapi.RestartResult{PID: os.Getpid(), Clients: d.reg.Len()}
-	res.Image, res.Failures = d.restartState().Image, d.restartState().Failures
+	// What chatctl waits to see change: another image, or one failure more.
+	now := d.restartState()
+	res.Image, res.Failures = now.Image, now.Failures
 	sig := syscall.SIGUSR2
 	res.How = "re-exec"
 	if d.surv.holder != nil {
