@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if role := os.Getenv("REEXEC_ROLE"); role != "" {
+		os.Exit(signalRole(role)) // exec_signals_linux_test.go
+	}
 	os.Exit(m.Run())
 }
 
