@@ -4,6 +4,7 @@ package main
 
 import (
 	"bufio"
+	"fmt"
 	"os/exec"
 	"strings"
 	"syscall"
@@ -60,7 +61,8 @@ func TestSIGUSR2RestartsInPlaceKeepingClients(t *testing.T) {
 	}
 }
 
-// chatctl restart does the same over the admin API.
+// chatctl restart does the same over the admin API, and returns only once
+// the new image answers: `chatctl restart; chatctl status` needs no sleep.
 func TestChatctlRestartRestartsInPlace(t *testing.T) {
 	c := testbin.StartChatd(t, testbin.Options{})
 	cl := c.Dial()
@@ -71,14 +73,27 @@ func TestChatctlRestartRestartsInPlace(t *testing.T) {
 	if got, err := r.ReadString('\n'); err != nil || got != "ONE\n" {
 		t.Fatalf("got %q, %v", got, err)
 	}
-	out, err := exec.Command(testbin.Path(t, "chatctl"), "--socket", c.Socket, "restart").CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "is restarting (re-exec); its 1 clients stay connected") {
-		t.Fatalf("chatctl restart: %v: %s", err, out)
-	}
-	c.WaitLog("clients taken back from the previous process", 20*time.Second)
-	cl.Write([]byte("two\n"))
-	if got, err := r.ReadString('\n'); err != nil || got != "TWO\n" {
-		t.Fatalf("after the restart got %q, %v\nlog:\n%s", got, err, c.Logs())
+	ctl := testbin.Path(t, "chatctl")
+	pid := c.Cmd.Process.Pid
+	for round := 1; round <= 3; round++ {
+		out, err := exec.Command(ctl, "--socket", c.Socket, "restart").CombinedOutput()
+		want := fmt.Sprintf("chatd restarted (re-exec): pid %d now, 1 clients connected", pid)
+		if err != nil || !strings.Contains(string(out), want) {
+			t.Fatalf("round %d: chatctl restart: %v: %s; want %q", round, err, out, want)
+		}
+		// At once, no wait: the new image answers, and it is the new one.
+		if n := strings.Count(c.Logs(), `"msg":"chatd started"`); n != round+1 {
+			t.Fatalf("round %d: chatctl restart returned with %d images started, want %d", round, n, round+1)
+		}
+		out, err = exec.Command(ctl, "--socket", c.Socket, "status").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), fmt.Sprintf("pid:           %d", pid)) {
+			t.Fatalf("round %d: chatctl status right after chatctl restart: %v: %s", round, err, out)
+		}
+		cl.SetDeadline(time.Now().Add(10 * time.Second))
+		cl.Write([]byte("two\n"))
+		if got, err := r.ReadString('\n'); err != nil || got != "TWO\n" {
+			t.Fatalf("round %d: after the restart got %q, %v\nlog:\n%s", round, got, err, c.Logs())
+		}
 	}
 }
 

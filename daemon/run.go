@@ -9,6 +9,7 @@ import (
 
 	"github.com/chatd/chatd/internal/cliutil"
 	"github.com/chatd/chatd/internal/config"
+	"github.com/chatd/chatd/internal/handover"
 	"github.com/chatd/chatd/internal/instance"
 	"github.com/chatd/chatd/internal/logging"
 	"github.com/chatd/chatd/internal/service"
@@ -65,14 +66,17 @@ serves. The installed service (chatd service install) runs this same command.`,
 			d := instance.New(cfg, log)
 			d.Inherit(inherited, broken)
 			d.SetConfigSource(func() (*config.Config, error) { return config.Load(cmd.Flags()) })
+			// A signal sent while a restart in place execs must not end
+			// chatd, and is acted on by the next image.
+			d.SetExecHooks(handover.ExecHooks{Before: signals.HoldForExec, Failed: signals.Unhold})
 			err = service.Run(service.Program{
 				Start:  d.Start,
 				Stop:   d.Stop,                // writes out the log within the grace
 				Reload: func() { d.Reload() }, // Reload logs its own outcome
-				// A successful restart in place never returns.
+				// A successful restart in place never returns; a failed
+				// one logs why and serves on.
 				Restart: func() bool {
-					err := d.Restart()
-					log.Error("cannot restart in place", "err", err.Error())
+					d.Restart()
 					return d.Serving()
 				},
 				Log: log.Logger,

@@ -58,6 +58,8 @@ var (
 		"Connections taken over from the previous process at start.", nil, nil)
 	descLostAtRestart = prometheus.NewDesc("chatd_connections_lost_at_restart_total",
 		"Handed-over connections that could not be served again and were closed with a notice.", nil, nil)
+	descRestartFailures = prometheus.NewDesc("chatd_restart_failures_total",
+		"Planned restarts that failed (the exec refused, say) and left this process serving every client on.", nil, nil)
 	descDegraded = prometheus.NewDesc("chatd_config_degraded",
 		"1 while chatd serves on the last good config because the one it was restarted with is broken.", nil, nil)
 	descHandshakesPending = prometheus.NewDesc("chatd_handshakes_pending",
@@ -76,7 +78,7 @@ type collector struct{ s *Server }
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{descConnections, descConnectionsTotal, descRejected, descSourceFull,
 		descDisconnects, descAcceptErrors, descReceived, descSent, descMaxClients, descStartTime, descLogDropped, descIDsSaved, descBuildInfo,
-		descHeld, descRestarts, descTakenBack, descLostAtRestart, descDegraded, descHandshakesPending, descHandshakeFailures} {
+		descHeld, descRestarts, descTakenBack, descLostAtRestart, descDegraded, descHandshakesPending, descHandshakeFailures, descRestartFailures} {
 		ch <- d
 	}
 }
@@ -118,6 +120,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRestarts, sv.Restarts)
 	counter(descTakenBack, sv.TakenBack)
 	counter(descLostAtRestart, sv.Lost)
+	counter(descRestartFailures, counters.RestartFailures)
 	degraded := 0.0
 	if sv.Degraded != "" {
 		degraded = 1

@@ -25,3 +25,13 @@ func (s *Server) restart(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusAccepted, res)
 }
+
+// restartState says which image answers and how restarts fared, for
+// chatctl restart to wait on.
+func (s *Server) restartState(w http.ResponseWriter, r *http.Request) {
+	if s.opts.RestartState == nil {
+		writeError(w, http.StatusNotImplemented, "this chatd cannot tell how a restart went")
+		return
+	}
+	writeJSON(w, http.StatusOK, s.opts.RestartState())
+}

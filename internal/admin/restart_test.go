@@ -28,7 +28,7 @@ func TestRestart(t *testing.T) {
 	if err := json.Unmarshal(w.Body.Bytes(), &res); err != nil || calls != 1 || res != (adminapi.RestartResult{PID: 4242, Clients: 3, How: "systemd"}) {
 		t.Fatalf("calls %d, answer %+v", calls, res)
 	}
-	errorOf(t, f.do(root, http.MethodGet, adminapi.PathRestart, nil), http.StatusMethodNotAllowed)
+	errorOf(t, f.do(root, http.MethodDelete, adminapi.PathRestart, nil), http.StatusMethodNotAllowed)
 	stranger := &peercred.Cred{UID: 4321, GID: 4321, PID: 99}
 	errorOf(t, f.do(stranger, http.MethodPost, adminapi.PathRestart, nil), http.StatusForbidden)
 	if calls != 1 {
@@ -41,4 +41,20 @@ func TestRestart(t *testing.T) {
 	if msg := errorOf(t, f.do(root, http.MethodPost, adminapi.PathRestart, nil), http.StatusConflict); !strings.Contains(msg, "survive_restarts") {
 		t.Fatalf("message %q", msg)
 	}
+}
+
+// GET /v1/restart says which image answers and how its restarts fared,
+// for chatctl restart to wait on; only for those allowed to restart.
+func TestRestartState(t *testing.T) {
+	f := newFixture(t, "")
+	errorOf(t, f.do(root, http.MethodGet, adminapi.PathRestart, nil), http.StatusNotImplemented)
+	want := adminapi.RestartState{Image: "7@1", PID: 7, Clients: 2, Ready: true, Failures: 1, LastError: "re-exec /x: exec format error"}
+	f.srv.opts.RestartState = func() adminapi.RestartState { return want }
+	w := f.do(root, http.MethodGet, adminapi.PathRestart, nil)
+	var got adminapi.RestartState
+	if err := json.Unmarshal(w.Body.Bytes(), &got); w.Code != http.StatusOK || err != nil || got != want {
+		t.Fatalf("status %d, answer %+v (%v), want %+v", w.Code, got, err, want)
+	}
+	stranger := &peercred.Cred{UID: 4321, GID: 4321, PID: 99}
+	errorOf(t, f.do(stranger, http.MethodGet, adminapi.PathRestart, nil), http.StatusForbidden)
 }

@@ -27,6 +27,7 @@ func (s *Server) routes() []route {
 		{"GET", adminapi.PathStatus, s.status},
 		{"POST", adminapi.PathReload, s.reload},
 		{"POST", adminapi.PathRestart, s.restart},
+		{"GET", adminapi.PathRestart, s.restartState},
 		{"GET", adminapi.PathMetrics, s.metrics.ServeHTTP},
 	}
 }

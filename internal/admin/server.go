@@ -60,6 +60,9 @@ type Counters struct {
 	// Handshakes are the listeners' pending and failed handshakes, per
 	// kind ("proxy", "tls"), every failure reason present.
 	Handshakes []adminapi.Handshakes
+	// RestartFailures counts restarts that failed and left this process
+	// serving on.
+	RestartFailures uint64
 }
 
 // Info describes the running daemon for the status endpoint and metrics.
@@ -89,6 +92,9 @@ type Options struct {
 	Reload ReloadFunc
 	// Restart starts a planned restart (POST /v1/restart); nil answers 501.
 	Restart RestartFunc
+	// RestartState tells which image answers and how restarts fared
+	// (GET /v1/restart); nil answers 501.
+	RestartState func() adminapi.RestartState
 
 	Log *slog.Logger
 }

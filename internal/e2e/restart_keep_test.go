@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -157,5 +158,49 @@ func TestRestartInPlaceOntoBrokenFilesKeepsServing(t *testing.T) {
 			}
 			echo(t, plain, "at the end")
 		})
+	}
+}
+
+// A restart in place that cannot exec (here the binary was replaced by
+// something that is not a program) while the certificate files on disk
+// are broken serves on exactly as before: the plain client keeps
+// chatting, and a new TLS client gets the certificate in force, not an
+// error from files the failed restart must never have reread.
+func TestFailedRestartInPlaceOntoBrokenFilesServesOn(t *testing.T) {
+	exe := filepath.Join(t.TempDir(), "chatd")
+	b, err := os.ReadFile(testbin.Path(t, "chatd"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(exe, b, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := startTLSChatdFrom(t, exe, "", false)
+	plain := d.Dial()
+	defer plain.Close()
+	plain.SetDeadline(time.Now().Add(60 * time.Second))
+	echo(t, plain, "before")
+	tlstest.WriteFile(t, d.cert.Cert, []byte("garbage\n"))
+	// Replaced as an upgrade replaces it (a running binary cannot be
+	// written to).
+	if err := os.WriteFile(exe+".new", []byte("not a program\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(exe+".new", exe); err != nil {
+		t.Fatal(err)
+	}
+	if out, _, err := chatctl(t, d.Socket, "restart"); err == nil || !strings.Contains(err.Error(), "exec format error") {
+		t.Fatalf("chatctl restart onto a broken binary: %v, stdout %q; want a failure naming the exec error", err, out)
+	}
+	if d.Exited() {
+		t.Fatalf("chatd exited after the failed restart: %v\nlog:\n%s", d.Err(), d.Logs())
+	}
+	echo(t, plain, "after the failed restart")
+	c := tlsDial(t, d.tlsAddr, d.clientConfig())
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	echo(t, c, "new tls client")
+	if got := c.ConnectionState().PeerCertificates[0].SerialNumber.Int64(); got != 2 {
+		t.Fatalf("a new TLS client got certificate %d, want the one in force (2)", got)
 	}
 }

@@ -30,6 +30,13 @@ func startTLSChatd(t *testing.T, extra string) *tlsChatd { return startTLSChatdW
 // certificate from the same CA (tls.client_ca).
 func startTLSChatdWith(t *testing.T, extra string, clientCerts bool) *tlsChatd {
 	t.Helper()
+	return startTLSChatdFrom(t, "", extra, clientCerts)
+}
+
+// startTLSChatdFrom is startTLSChatdWith with chatd run from exe ("": the
+// one the tests build).
+func startTLSChatdFrom(t *testing.T, exe, extra string, clientCerts bool) *tlsChatd {
+	t.Helper()
 	dir := t.TempDir()
 	ca := tlstest.NewCA(t, "chatd e2e CA")
 	cert := ca.IssueFiles(t, dir, "server", 2, false)
@@ -38,7 +45,7 @@ func startTLSChatdWith(t *testing.T, extra string, clientCerts bool) *tlsChatd {
 	if clientCerts {
 		section += "  client_ca: " + caFile + "\n"
 	}
-	d := testbin.StartChatd(t, testbin.Options{Config: section + extra})
+	d := testbin.StartChatd(t, testbin.Options{Config: section + extra, Exe: exe})
 	addrs := listenersOf(t, d)["tls"]
 	if len(addrs) != 1 {
 		t.Fatalf("TLS listeners %v, want one", addrs)

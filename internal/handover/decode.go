@@ -88,6 +88,12 @@ func Decode(data []byte) (*State, []Problem, error) {
 			if st.TLS == nil {
 				problems = append(problems, Problem{Offset: off, Err: errors.New("TLS record damaged")})
 			}
+		case kindDescriptors:
+			table, err := decodeDescriptors(payload)
+			if err != nil {
+				problems = append(problems, Problem{Offset: off, Err: err})
+			}
+			st.Descriptors = append(st.Descriptors, table...)
 		default: // a kind from a later version: skipped
 		}
 		off = next

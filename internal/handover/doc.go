@@ -33,7 +33,8 @@
 //
 // In a memfd, sealed after writing, that travels with the sockets: stored in
 // systemd's store under fdstore.StateName, or inherited by the re-exec'd
-// image. Not in RuntimeDirectory=: systemd removes that directory on every
+// image, which then finds it by the one number in CHATD_HANDOVER_FD and
+// every other inherited descriptor by the table inside it. Not in RuntimeDirectory=: systemd removes that directory on every
 // stop, `systemctl restart` included, unless RuntimeDirectoryPreserve= is
 // set, and a file left there would be found by a later start that should
 // not see it. The store gives the memfd exactly the sockets' lifetime: kept

@@ -33,6 +33,9 @@ func TestMain(m *testing.M) {
 		}
 		os.Exit(0)
 	}
+	if role := os.Getenv("REEXEC_ROLE"); role != "" {
+		os.Exit(signalRole(role)) // exec_signals_linux_test.go
+	}
 	os.Exit(m.Run())
 }
 
@@ -166,12 +169,7 @@ func reexecServer() error {
 		st.Conns = append(st.Conns, Conn{ID: tc.id, Remote: tc.c.RemoteAddr().String(), Local: tc.c.LocalAddr().String(), BytesIn: tc.bytesIn, Protocol: held})
 		passed = append(passed, Passed{Name: "conn." + strconv.FormatUint(tc.id, 10), Conn: tc.c.(syscall.Conn)})
 	}
-	f, err := WriteFile(st)
-	if err != nil {
-		return err
-	}
-	passed = append(passed, Passed{Name: fdstore.StateName, Conn: f})
-	return Reexec(passed)
+	return Reexec(st, passed, ExecHooks{})
 }
 
 type reexecClient struct {
@@ -288,7 +286,7 @@ func TestReexecRefusesBadNameWithoutExec(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	if err := Reexec([]Passed{{Name: "bad:name", Conn: r}}); err == nil {
+	if err := Reexec(&State{}, []Passed{{Name: "bad:name", Conn: r}}, ExecHooks{}); err == nil {
 		t.Fatal("Reexec accepted a name with ':'")
 	}
 }

@@ -42,6 +42,9 @@ type State struct {
 	// onto certificate files broken meanwhile can go on serving it.
 	TLS   *TLS
 	Conns []Conn
+	// Descriptors names the inherited descriptors after a re-exec in
+	// place (descriptors.go); empty under systemd, whose store names them.
+	Descriptors []Descriptor
 }
 
 // TLS is the TLS material in force: PEM as read from tls.cert_file,
@@ -151,6 +154,9 @@ func Encode(st *State) ([]byte, error) {
 		if out, err = appendRecord(out, kindConn, f); err != nil {
 			return nil, fmt.Errorf("connection %d: %w", c.ID, err)
 		}
+	}
+	if out, err = appendDescriptors(out, st.Descriptors); err != nil {
+		return nil, err
 	}
 	if len(out) > MaxStateSize {
 		return nil, fmt.Errorf("hand-over of %d bytes is over %d", len(out), MaxStateSize)

@@ -3,6 +3,7 @@ package handover
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"reflect"
 	"strings"
@@ -188,6 +189,11 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(withTLS)
+	withTable := sampleState()
+	withTable.Descriptors = []Descriptor{{FD: 7, Name: "listener"}, {FD: 8, Name: "client.1234567890123456"}}
+	if b, err := Encode(withTable); err == nil {
+		f.Add(b)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, problems, err := Decode(data)
 		if err != nil {
@@ -212,4 +218,27 @@ func FuzzDecode(f *testing.F) {
 			}
 		}
 	})
+}
+
+// The descriptor table survives the format, in several records when it
+// is long, and a reader that predates it skips those records.
+func TestDescriptorTableRoundTrip(t *testing.T) {
+	st := sampleState()
+	for i := range 2*descriptorsPerRec + 3 {
+		st.Descriptors = append(st.Descriptors, Descriptor{FD: 3 + i, Name: fmt.Sprintf("client.%016d", i+1)})
+	}
+	data, err := Encode(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, problems, err := Decode(data)
+	if err != nil || len(problems) > 0 {
+		t.Fatalf("decode: %v %v", err, problems)
+	}
+	if len(back.Descriptors) != len(st.Descriptors) || back.Descriptors[descriptorsPerRec+1] != st.Descriptors[descriptorsPerRec+1] {
+		t.Fatalf("table of %d came back with %d entries", len(st.Descriptors), len(back.Descriptors))
+	}
+	if len(back.Conns) != len(st.Conns) {
+		t.Fatalf("connections: %d, want %d", len(back.Conns), len(st.Conns))
+	}
 }

@@ -33,7 +33,9 @@ func (d *Instance) startAdmin() error {
 		IDs:      d.ids.State,
 		Reload:   d.adminReload,
 		Restart:  d.adminRestart,
-		Log:      d.log.Logger,
+
+		RestartState: d.restartState,
+		Log:          d.log.Logger,
 	})
 	if err != nil {
 		removeEmptyDirs(made)
@@ -99,15 +101,16 @@ func (d *Instance) adminCounters() admin.Counters {
 	st := d.srv.Stats()
 	in, out := st.ClosedBytes()
 	c := admin.Counters{
-		AcceptErrors:   st.AcceptErrors.Load(),
-		Rejected:       st.Rejected.Load(),
-		SourceFull:     st.SourceRejected.Load(),
-		ClosedBytesIn:  in,
-		ClosedBytesOut: out,
-		Disconnects:    make(map[string]uint64, len(server.Reasons)),
-		LogDropped:     d.log.Dropped(),
-		Survival:       d.survivalForAdmin(),
-		Handshakes:     d.handshakesForAdmin(),
+		AcceptErrors:    st.AcceptErrors.Load(),
+		Rejected:        st.Rejected.Load(),
+		SourceFull:      st.SourceRejected.Load(),
+		ClosedBytesIn:   in,
+		ClosedBytesOut:  out,
+		Disconnects:     make(map[string]uint64, len(server.Reasons)),
+		LogDropped:      d.log.Dropped(),
+		Survival:        d.survivalForAdmin(),
+		Handshakes:      d.handshakesForAdmin(),
+		RestartFailures: d.restarts.failures.Load(),
 	}
 	for _, r := range server.Reasons {
 		c.Disconnects[string(r)] = st.Disconnects(r)

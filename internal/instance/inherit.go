@@ -25,6 +25,10 @@ type Inheritance struct {
 	// tls is the TLS material of the last good config, when
 	// ConfigOrLastGood went on with one (keptTLS).
 	tls *tlslisten.Material
+	// After a restart in place whose exec failed, the process takes its
+	// own hand-over back: own are its connections, still open.
+	own             []fdstore.Held
+	afterFailedExec bool
 }
 
 // Inherit takes what the previous process left. chatd calls it once,

@@ -38,8 +38,9 @@ type Instance struct {
 	// remove at exit when empty.
 	adminDirs []string
 
-	reload reloadState
-	surv   survival // survive.go
+	reload   reloadState
+	surv     survival      // survive.go
+	restarts restartRecord // restartstate.go
 }
 
 // New prepares a daemon; nothing listens until Start.
@@ -84,6 +85,7 @@ func (d *Instance) Start() error {
 	if err := d.ids.Err(); err != nil {
 		return err
 	}
+	d.restarts.ready.Store(false)
 	d.setUpSurvival()
 	set, err := d.openListeners(context.Background())
 	if err != nil {
@@ -108,6 +110,7 @@ func (d *Instance) Start() error {
 	d.serveListeners(set)
 	d.log.Info("chatd started", "listen", ln.Addr().String(), "listeners", listenerNames(set),
 		"max_clients", d.srv.Settings().MaxClients, "pid", os.Getpid(), "config", configName(d.cfg.File))
+	d.restarts.ready.Store(true)
 	d.notifyReady()
 	return nil
 }

@@ -76,8 +76,11 @@ func listenSpec(cfg *config.Config, log *logging.Logger) (chatlisten.Spec, error
 // serveListeners serves every listener of set; each Serve's end goes to
 // d.served.
 func (d *Instance) serveListeners(set *chatlisten.Set) {
+	// Read here: a failed restart in place replaces both while the
+	// goroutines of the stopped server may not have ended.
+	srv, served := d.srv, d.served
 	for _, l := range set.Listeners {
-		go func() { d.served <- d.srv.Serve(l.Listener) }()
+		go func() { served <- srv.Serve(l.Listener) }()
 	}
 }
 

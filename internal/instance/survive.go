@@ -324,6 +324,11 @@ func (d *Instance) takeBack() {
 		d.log.Warn("unknown descriptor handed over; closed and removed from the store", "name", name)
 		d.removeFromStore(name)
 	}
+	if s.inh.afterFailedExec {
+		// Not a restart: the same process goes on (restartFailed said why).
+		d.log.Info("clients served on after the failed restart", "clients", back, "closed", lost, "already_ended", ended)
+		return
+	}
 	if len(held) == 0 && st == nil {
 		return
 	}

@@ -42,6 +42,7 @@ type queue struct {
 	reporter slog.Handler
 	failing  bool // the last write failed
 
+	flushes   chan chan struct{} // flush.go
 	quit      chan struct{}
 	done      chan struct{}
 	closeOnce sync.Once
@@ -52,6 +53,7 @@ func newQueue(out io.Writer, lines int, dropped *atomic.Uint64) *queue {
 		out:     out,
 		lines:   make(chan []byte, lines),
 		dropped: dropped,
+		flushes: make(chan chan struct{}),
 		quit:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -104,6 +106,11 @@ func (q *queue) run() {
 			if q.writeBatch(first) && len(q.lines) == 0 {
 				q.writeReport()
 			}
+		case written := <-q.flushes:
+			for len(q.lines) > 0 {
+				q.writeBatch(<-q.lines)
+			}
+			close(written)
 		case <-q.quit:
 			for len(q.lines) > 0 {
 				q.writeBatch(<-q.lines)

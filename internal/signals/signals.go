@@ -38,6 +38,9 @@ var (
 func init() {
 	signal.Notify(caught, Handled...)
 	signal.Notify(brokenPipe, syscall.SIGPIPE)
+	// After a restart in place: what the previous image caught and had
+	// not acted on yet (exec.go).
+	takePending()
 }
 
 // Caught delivers the handled signals, from the first one that arrived

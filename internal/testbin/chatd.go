@@ -30,6 +30,9 @@ type Options struct {
 	// Binary is the build to run: "chatd" (default), "chatd-release" or
 	// "chatd-faultinject".
 	Binary string
+	// Exe, if set, is the path of the binary to run instead: a copy that
+	// the test may remove or replace while chatd runs.
+	Exe string
 	// Wrapper runs chatd under another command, e.g. prlimit.
 	Wrapper []string
 }
@@ -62,9 +65,13 @@ func StartChatd(t testing.TB, o Options) *Chatd {
 	if bin == "" {
 		bin = "chatd"
 	}
+	exe := o.Exe
+	if exe == "" {
+		exe = Path(t, bin)
+	}
 	c := &Chatd{t: t, logs: &LockedBuffer{}}
 	c.Chatd, err = serverproc.StartChatd(serverproc.ChatdOptions{
-		Binary: Path(t, bin), Dir: dir, Config: serverproc.MergeYAML(testLogging, o.Config),
+		Binary: exe, Dir: dir, Config: serverproc.MergeYAML(testLogging, o.Config),
 		Args: o.Args, Env: o.Env, Wrapper: o.Wrapper, Output: c.logs,
 	})
 	if err != nil {

@@ -22,3 +22,11 @@ func (c *Client) Restart(ctx context.Context) (adminapi.RestartResult, error) {
 	err := c.do(ctx, http.MethodPost, adminapi.PathRestart, &res)
 	return res, err
 }
+
+// RestartState asks which image of chatd answers and how its restarts
+// fared.
+func (c *Client) RestartState(ctx context.Context) (adminapi.RestartState, error) {
+	var res adminapi.RestartState
+	err := c.do(ctx, http.MethodGet, adminapi.PathRestart, &res)
+	return res, err
+}
