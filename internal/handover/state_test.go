@@ -188,6 +188,12 @@ func FuzzDecode(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(withTLS)
+	withCounters := stateWithTLS()
+	withCounters.Counters = &Counters{Restarts: 2, TakenBack: 9, Lost: 1}
+	if good, err = Encode(withCounters); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, problems, err := Decode(data)
 		if err != nil {
