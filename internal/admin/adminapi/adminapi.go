@@ -108,7 +108,7 @@ type Survival struct {
 	InPlace bool `json:"in_place,omitempty"`
 	// Held is how many connections the service manager's descriptor
 	// store keeps for a next process now.
-	Held      int    `json:"held"`
+	Held int `json:"held"`
 	// The restart counters are the service instance's: they go on
 	// across restarts and crashes and start from zero after a stop.
 	// Lost counts only live connections; a kicked or closing client
