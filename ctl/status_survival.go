@@ -10,8 +10,14 @@ import (
 func survivalLines(sv adminapi.Survival) [][2]string {
 	lines := [][2]string{{"survival", "off (clients are disconnected by a restart)"}}
 	if sv.Enabled {
+		how := fmt.Sprintf("on: %d held in the store", sv.Held)
+		if sv.InPlace {
+			how = "on: chatctl restart restarts in place (a crash drops the clients)"
+		}
+		// The instance's figures, not this process's: they go on across
+		// restarts and crashes.
 		lines = [][2]string{
-			{"survival", fmt.Sprintf("on: %d held in the store", sv.Held)},
+			{"survival", how},
 			{"restarts", fmt.Sprintf("%d survived, %d clients taken back, %d lost", sv.Restarts, sv.TakenBack, sv.Lost)},
 		}
 	}

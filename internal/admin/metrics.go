@@ -53,11 +53,11 @@ var (
 	descHeld = prometheus.NewDesc("chatd_connections_held",
 		"Connections the service manager's descriptor store keeps for a next process.", nil, nil)
 	descRestarts = prometheus.NewDesc("chatd_restarts_survived_total",
-		"Restarts (crashes included) whose clients this process took over.", nil, nil)
+		"Restarts (crashes included) whose clients a next chatd took over, since the service started (carried across restarts).", nil, nil)
 	descTakenBack = prometheus.NewDesc("chatd_connections_taken_back_total",
-		"Connections taken over from the previous process at start.", nil, nil)
+		"Connections taken over at those restarts, since the service started (carried across restarts).", nil, nil)
 	descLostAtRestart = prometheus.NewDesc("chatd_connections_lost_at_restart_total",
-		"Handed-over connections that could not be served again and were closed with a notice.", nil, nil)
+		"Live handed-over connections that could not be served again and were closed with a notice, since the service started (carried across restarts); kicked or closing ones are not counted.", nil, nil)
 	descRestartFailures = prometheus.NewDesc("chatd_restart_failures_total",
 		"Planned restarts that failed (the exec refused, say) and left this process serving every client on.", nil, nil)
 	descDegraded = prometheus.NewDesc("chatd_config_degraded",

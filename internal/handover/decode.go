@@ -94,6 +94,14 @@ func Decode(data []byte) (*State, []Problem, error) {
 				problems = append(problems, Problem{Offset: off, Err: err})
 			}
 			st.Descriptors = append(st.Descriptors, table...)
+		case kindCounters:
+			if st.Counters != nil {
+				problems = append(problems, Problem{Offset: off, Err: errors.New("second counters record")})
+				break
+			}
+			if st.Counters, err = decodeCounters(payload); err != nil {
+				problems = append(problems, Problem{Offset: off, Err: err})
+			}
 		default: // a kind from a later version: skipped
 		}
 		off = next
@@ -251,4 +259,35 @@ func decodeTLS(payload []byte) *TLS {
 		return nil
 	}
 	return t
+}
+
+// decodeCounters reads a counters record; an error if it is not whole,
+// since a figure read in part would go backwards.
+func decodeCounters(payload []byte) (*Counters, error) {
+	c := &Counters{}
+	var seen uint8 // a bit per figure
+	err := eachField(payload, func(tag byte, v []byte) error {
+		var p *uint64
+		switch tag {
+		case tagRestarts:
+			p = &c.Restarts
+		case tagTakenBack:
+			p = &c.TakenBack
+		case tagLost:
+			p = &c.Lost
+		default:
+			return nil
+		}
+		n, err := u64(tag, v)
+		*p = n
+		seen |= 1 << tag
+		return err
+	})
+	if all := uint8(1<<tagRestarts | 1<<tagTakenBack | 1<<tagLost); err == nil && seen != all {
+		err = errors.New("counters record without every figure")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("counters: %w", err)
+	}
+	return c, nil
 }

@@ -40,11 +40,23 @@ type State struct {
 	// TLS is what the TLS listeners serve with, as it was read when the
 	// config in force was loaded (nil: no TLS), kept so that a restart
 	// onto certificate files broken meanwhile can go on serving it.
-	TLS   *TLS
-	Conns []Conn
+	TLS *TLS
+	// Counters are the instance's restart-survival figures so far (nil:
+	// none were written, as by a chatd that predates them).
+	Counters *Counters
+	Conns    []Conn
 	// Descriptors names the inherited descriptors after a re-exec in
 	// place (descriptors.go); empty under systemd, whose store names them.
 	Descriptors []Descriptor
+}
+
+// Counters are the restart-survival figures of a chatd instance: they
+// belong to the service, not to one process, so each process hands them
+// to the next (and keeps them for a crash) and the next goes on from them.
+type Counters struct {
+	Restarts  uint64 // restarts whose clients a next process took over
+	TakenBack uint64 // connections taken over, over all those restarts
+	Lost      uint64 // live connections that could not be served again
 }
 
 // TLS is the TLS material in force: PEM as read from tls.cert_file,
@@ -85,6 +97,9 @@ const (
 	// (a CA bundle) counts against no other record's limit. (3 is kept
 	// for the re-exec's descriptor names.)
 	kindTLS byte = 4
+	// kindCounters, at most one: the instance's restart counters, in a
+	// record of their own for the same reasons.
+	kindCounters byte = 5
 )
 
 // Field tags. Never reuse a number; an unknown tag is skipped.
@@ -106,6 +121,9 @@ const (
 	tagTLSCert     byte = 1 // tls
 	tagTLSKey      byte = 2
 	tagTLSClientCA byte = 3
+	tagRestarts    byte = 1 // counters
+	tagTakenBack   byte = 2
+	tagLost        byte = 3
 )
 
 // ErrNotHandover means the input is not a hand-over this version can read.
@@ -131,6 +149,15 @@ func Encode(st *State) ([]byte, error) {
 		f.bytes(tagTLSClientCA, t.ClientCA)
 		if out, err = appendRecord(out, kindTLS, f); err != nil {
 			return nil, fmt.Errorf("TLS material: %w", err)
+		}
+	}
+	if c := st.Counters; c != nil {
+		var f fields
+		f.u64(tagRestarts, c.Restarts)
+		f.u64(tagTakenBack, c.TakenBack)
+		f.u64(tagLost, c.Lost)
+		if out, err = appendRecord(out, kindCounters, f); err != nil {
+			return nil, fmt.Errorf("counters: %w", err)
 		}
 	}
 	for i := range st.Conns {

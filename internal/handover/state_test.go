@@ -194,6 +194,12 @@ func FuzzDecode(f *testing.F) {
 	if b, err := Encode(withTable); err == nil {
 		f.Add(b)
 	}
+	withCounters := stateWithTLS()
+	withCounters.Counters = &Counters{Restarts: 2, TakenBack: 9, Lost: 1}
+	if good, err = Encode(withCounters); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		st, problems, err := Decode(data)
 		if err != nil {

@@ -10,7 +10,9 @@ import (
 )
 
 // keepConfig puts the config in force into the descriptor store (the
-// hand-over format, without clients), replacing the one kept before. A
+// hand-over format, without clients), replacing the one kept before; the
+// instance's restart counters go with it (counters.go), which is why it
+// runs after the clients were taken back at start. A
 // planned restart hands the config over with its state; a crash leaves
 // no state, and without this a crash after someone broke the file (a
 // typo waiting for the next restart) would start chatd onto the broken
@@ -30,7 +32,8 @@ func (d *Instance) keepConfig() {
 	// A new name each time: the new entry is in before the old one goes,
 	// so a crash in between still finds one (the newer wins at start).
 	name := fdstore.ConfigPrefix + strconv.FormatInt(time.Now().UnixNano(), 36)
-	f, err := handover.WriteFile(&handover.State{Version: version.String(), WrittenAt: time.Now(), Config: doc, TLS: d.tlsInForce()})
+	f, err := handover.WriteFile(&handover.State{Version: version.String(), WrittenAt: time.Now(), Config: doc, TLS: d.tlsInForce(),
+		Counters: s.counters()})
 	if err == nil {
 		err = s.store.Store(name, f, false)
 		f.Close()

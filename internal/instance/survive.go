@@ -41,9 +41,11 @@ type survival struct {
 	// handover.PlannedRestart unless a test says otherwise.
 	plannedRestart func(context.Context, string) (bool, error)
 
-	restarts  atomic.Uint64 // restarts this process took clients over from
-	takenBack atomic.Uint64 // connections taken back at start
-	lost      atomic.Uint64 // handed-over connections that could not be served again
+	// The instance's restart counters (counters.go): the previous
+	// process's figures plus what this one's start took over.
+	restarts  atomic.Uint64 // restarts whose clients a next process took over
+	takenBack atomic.Uint64 // connections taken back at those starts
+	lost      atomic.Uint64 // live handed-over connections that could not be served again
 
 	// listenerNames are the names the listening sockets are stored under.
 	listenerNames []string
@@ -57,18 +59,22 @@ type survival struct {
 
 // SurvivalStats are the restart-survival figures for status and metrics.
 type SurvivalStats struct {
-	Enabled   bool
+	Enabled bool
+	// InPlace: no service manager holds the clients; a planned restart
+	// re-execs chatd in place and a crash drops them.
+	InPlace   bool
 	Held      int    // connections held in the store now
-	Restarts  uint64 // restarts that handed clients to this process
-	TakenBack uint64 // connections this process took back at start
-	Lost      uint64 // handed-over connections closed at start
+	Restarts  uint64 // restarts survived by the instance (not only this process)
+	TakenBack uint64 // connections taken back over those restarts
+	Lost      uint64 // live handed-over connections closed at a start
 	Degraded  string // non-empty: serving on the last good config, and why
 }
 
 // Survival returns the restart-survival figures.
 func (d *Instance) Survival() SurvivalStats {
 	s := &d.surv
-	st := SurvivalStats{Enabled: s.holder != nil, Restarts: s.restarts.Load(),
+	inPlace := s.holder == nil && d.Config().SurviveRestarts
+	st := SurvivalStats{Enabled: s.holder != nil || inPlace, InPlace: inPlace, Restarts: s.restarts.Load(),
 		TakenBack: s.takenBack.Load(), Lost: s.lost.Load()}
 	if s.holder != nil {
 		// Those still waiting for the next batch are not held yet: a
@@ -225,6 +231,7 @@ func sameListenAddr(got net.Addr, want string) bool {
 // knew of it. It runs before the server accepts or reads anything.
 func (d *Instance) takeBack() {
 	s := &d.surv
+	s.startCountersFrom(s.inh.inheritedCounters())
 	st := s.inh.state
 	if st != nil || s.inh.stateErr != nil {
 		// Removed at once: a crash later must not replay this state
@@ -272,10 +279,12 @@ func (d *Instance) takeBack() {
 	var back, lost, ended int
 	balancers := d.balancers()
 	for _, h := range held {
-		if h.Conn.RemoteAddr() == nil {
-			// No peer any more: a connection that ended (shut down)
-			// while its duplicate waited in the holder, or whose client
-			// left during the restart. Nothing to serve.
+		if h.Conn.RemoteAddr() == nil || endedHere(h.Conn) {
+			// No peer any more, or one whose connection a chatd
+			// process had already ended (kicked, closing) and which has
+			// not closed its side yet: a connection that ended while
+			// its duplicate waited in the holder, or whose client left
+			// during the restart. Nothing to serve, and nothing lost.
 			h.Conn.Close()
 			ended++
 			continue
@@ -329,8 +338,8 @@ func (d *Instance) takeBack() {
 		d.log.Info("clients served on after the failed restart", "clients", back, "closed", lost, "already_ended", ended)
 		return
 	}
-	if len(held) == 0 && st == nil {
-		return
+	if back+lost == 0 && !planned {
+		return // a crash with nothing live held: no clients survived it
 	}
 	s.restarts.Add(1)
 	s.takenBack.Add(uint64(back))
@@ -454,7 +463,7 @@ func (d *Instance) stopForHandOver(ctx context.Context) *handover.State {
 		d.log.Warn("some clients were still busy when the hand-over ran out of time; they were closed", "err", err.Error())
 	}
 	return &handover.State{Version: version.String(), WrittenAt: time.Now(), HighestID: d.ids.Highest(),
-		Config: d.lastGoodConfig(), TLS: d.tlsInForce(), Conns: conns}
+		Config: d.lastGoodConfig(), TLS: d.tlsInForce(), Counters: d.surv.counters(), Conns: conns}
 }
 
 // discardHeld empties the store at the end of a stop: every client has
@@ -491,6 +500,6 @@ func (d *Instance) RequestRestart() { d.surv.requested.Store(true) }
 // survivalForAdmin is Survival for the admin API.
 func (d *Instance) survivalForAdmin() adminapi.Survival {
 	s := d.Survival()
-	return adminapi.Survival{Enabled: s.Enabled, Held: s.Held, Restarts: s.Restarts,
+	return adminapi.Survival{Enabled: s.Enabled, InPlace: s.InPlace, Held: s.Held, Restarts: s.Restarts,
 		TakenBack: s.TakenBack, Lost: s.Lost, Degraded: s.Degraded}
 }

@@ -103,9 +103,16 @@ type ClientIDs struct {
 // Survival is the restart-survival part of Status.
 type Survival struct {
 	Enabled bool `json:"enabled"`
+	// InPlace: no service manager holds the clients; a planned restart
+	// re-execs chatd in place, a crash drops them.
+	InPlace bool `json:"in_place,omitempty"`
 	// Held is how many connections the service manager's descriptor
 	// store keeps for a next process now.
-	Held      int    `json:"held"`
+	Held int `json:"held"`
+	// The restart counters are the service instance's: they go on
+	// across restarts and crashes and start from zero after a stop.
+	// Lost counts only live connections; a kicked or closing client
+	// handed over with the rest is not one.
 	Restarts  uint64 `json:"restarts_survived"`
 	TakenBack uint64 `json:"connections_taken_back"`
 	Lost      uint64 `json:"connections_lost"`
