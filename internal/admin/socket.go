@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/lockfile"
 	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/peercred"
+	"github.com/chatd/chatd/internal/sockettrust"
 )
 
 // probeTimeout bounds the dial that tells a live socket from a stale one.
@@ -23,9 +24,15 @@ const probeTimeout = time.Second
 type InUseError struct {
 	Path string
 	PID  int // the process listening on it; 0 if unknown
+	// Stranger names the user of that process when it is neither root
+	// nor chatd's own user: not a chatd of ours.
+	Stranger string
 }
 
 func (e *InUseError) Error() string {
+	if e.Stranger != "" {
+		return fmt.Sprintf("the admin socket %s is served by a process of %s, not by a chatd of yours; remove it, or set admin.socket to a directory of your own", e.Path, e.Stranger)
+	}
 	if e.PID > 0 {
 		return fmt.Sprintf("another chatd (pid %d) is already serving the admin socket %s", e.PID, e.Path)
 	}
@@ -102,8 +109,9 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 
 // prepareDir creates the socket's directory 0750 (group gid, if set) when
 // it is missing, and refuses one that others could use to swap the socket
-// for their own: owned by another user, or writable by everyone without
-// the sticky bit.
+// for their own (see sockettrust.ServerDir): owned by another user (who
+// could then also receive the requests meant for chatd), or writable by
+// other users.
 func prepareDir(dir string, gid int) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -115,14 +123,7 @@ func prepareDir(dir string, gid int) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("admin socket directory %s is not a directory", dir)
 	}
-	st := fi.Sys().(*syscall.Stat_t)
-	if owner := st.Uid; owner != 0 && int(owner) != os.Geteuid() {
-		return fmt.Errorf("admin socket directory %s is owned by uid %d, not by root or chatd's user; refusing to use it", dir, owner)
-	}
-	if perm := fi.Mode(); perm&0o002 != 0 && perm&fs.ModeSticky == 0 {
-		return fmt.Errorf("admin socket directory %s is writable by everyone (mode %04o) without the sticky bit; refusing to use it", dir, perm.Perm())
-	}
-	return nil
+	return sockettrust.ServerDir(dir, fi, uint32(os.Geteuid()), true)
 }
 
 // makeDirs creates dir and whichever of its parents are missing, each 0750
@@ -174,12 +175,15 @@ func clearStale(path string) (removed bool, err error) {
 	}
 	c, err := net.DialTimeout("unix", path, probeTimeout)
 	if err == nil {
-		pid := 0
+		inUse := &InUseError{Path: path}
 		if cred, err := peercred.Get(c); err == nil {
-			pid = cred.PID
+			inUse.PID = cred.PID
+			if cred.UID != 0 && int(cred.UID) != os.Geteuid() {
+				inUse.Stranger = sockettrust.Describe(cred.UID)
+			}
 		}
 		c.Close()
-		return false, &InUseError{Path: path, PID: pid}
+		return false, inUse
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		return false, fmt.Errorf("admin socket %s exists and cannot be checked: %w", path, neterr.Cause(err))

@@ -32,8 +32,14 @@ const maxAnswerBytes = 256 << 20
 // Client is a connection to one chatd's admin socket.
 type Client struct {
 	// Group is chatd's admin.group, when the caller knows it, for the
-	// message that says who may use the socket.
-	Group string
+	// message that says who may use the socket; GroupKnown says that
+	// Group is what the configuration says, even when that is nothing.
+	Group      string
+	GroupKnown bool
+	// OwnDefault says that the socket is the caller's own default one
+	// (in $XDG_RUNTIME_DIR or /tmp/chatd-UID), which must belong to the
+	// caller or root whoever else could have put it there.
+	OwnDefault bool
 
 	socket     string
 	viaCommand bool // made by NewCommand: socket is the command's name
@@ -45,9 +51,11 @@ type Client struct {
 // until the first request.
 func New(path string) *Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return newClient(path, func(ctx context.Context) (net.Conn, error) {
-		return dialer.DialContext(ctx, "unix", path)
+	var c *Client
+	c = newClient(path, func(ctx context.Context) (net.Conn, error) {
+		return c.dialTrusted(ctx, dialer)
 	})
+	return c
 }
 
 // newClient returns a client whose connections come from dial; socket

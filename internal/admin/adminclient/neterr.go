@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/chatd/chatd/internal/neterr"
+	"github.com/chatd/chatd/internal/sockettrust"
 )
 
 // transportError turns a failure to talk to the socket into one line that
@@ -25,6 +26,10 @@ func (c *Client) transportError(err error) error {
 	var ce *CommandError
 	if errors.As(err, &ce) {
 		return ce
+	}
+	var ue *sockettrust.UntrustedError
+	if errors.As(err, &ue) {
+		return ue
 	}
 	switch {
 	case errors.Is(err, syscall.ENOENT):
