@@ -86,23 +86,7 @@ func serveHostile(t *testing.T, failing int) string {
 // it there.
 func fakeSSHTo(t *testing.T, hosts map[string]string) []string {
 	t.Helper()
-	dir := t.TempDir()
-	var cases strings.Builder
-	for host, sock := range hosts {
-		fmt.Fprintf(&cases, "%s) sock=%s ;;\n", host, sock)
-	}
-	script := fmt.Sprintf(`#!/bin/sh
-# ssh [options] -- HOST chatctl dial-stdio
-while [ "$1" != "--" ]; do shift; done
-case "$2" in
-%s*) echo "ssh: unknown host $2" >&2; exit 255 ;;
-esac
-exec %s --socket "$sock" dial-stdio
-`, cases.String(), testbin.Path(t, "chatctl"))
-	if err := os.WriteFile(filepath.Join(dir, "ssh"), []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return []string{"PATH=" + dir + ":" + os.Getenv("PATH")}
+	return fakeSSHWith(t, testbin.Path(t, "chatctl"), hosts)
 }
 
 // unprintable finds the first character of out that a terminal would act
