@@ -134,6 +134,35 @@ func TestSquattedDefaultSocketIsRefused(t *testing.T) {
 	}
 }
 
+// A socket right in /tmp is a name anyone may take first: the victim's
+// chatd, finding another user's chatd (or any program) there, says whose
+// it is rather than "another chatd".
+func TestChatdNamesTheStrangerOnItsSocket(t *testing.T) {
+	needRootAndSetpriv(t)
+	tmp := fakeTmp(t)
+	sock := filepath.Join(tmp, "admin.sock")
+	startChatdAs(t, attackerUID, sock, "", 0)
+	cfg := filepath.Join(publicDir(t), "victim.yaml")
+	os.WriteFile(cfg, []byte(fmt.Sprintf("admin:\n  socket: %s\n", sock)), 0o644)
+	victim := func() result {
+		return asUser(t, victimUID, nil, "chatd", "run", "--config", cfg, "--listen", "127.0.0.1:0",
+			"--state-dir", filepath.Join(tmp, "victim-state"))
+	}
+	r := victim()
+	if want := "its lock file belongs to " + sockettrust.Describe(attackerUID) + ", whose chatd serves (or served) this path"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("with the squatter's lock file: exit %d\n%s", r.code, r.stderr)
+	}
+	// Without the lock file (a program that is not chatd): the socket's
+	// owner is named.
+	if err := os.Remove(sock + ".lock"); err != nil {
+		t.Fatal(err)
+	}
+	r = victim()
+	if want := "admin socket " + sock + " belongs to " + sockettrust.Describe(attackerUID) + ", whose program serves (or served) it"; r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Errorf("with only the squatter's socket: exit %d\n%s", r.code, r.stderr)
+	}
+}
+
 // The legitimate owners still get through: a user's own chatd in
 // /tmp/chatd-UID, and (as root, or as a member of admin.group) the
 // installed service's socket, which belongs to the service's user in a

@@ -24,15 +24,9 @@ const probeTimeout = time.Second
 type InUseError struct {
 	Path string
 	PID  int // the process listening on it; 0 if unknown
-	// Stranger names the user of that process when it is neither root
-	// nor chatd's own user: not a chatd of ours.
-	Stranger string
 }
 
 func (e *InUseError) Error() string {
-	if e.Stranger != "" {
-		return fmt.Sprintf("the admin socket %s is served by a process of %s, not by a chatd of yours; remove it, or set admin.socket to a directory of your own", e.Path, e.Stranger)
-	}
 	if e.PID > 0 {
 		return fmt.Sprintf("another chatd (pid %d) is already serving the admin socket %s", e.PID, e.Path)
 	}
@@ -67,6 +61,14 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 		return nil, nil, false, &InUseError{Path: path, PID: held.PID}
 	}
 	if err != nil {
+		// In a directory everyone may write to (a socket right in /tmp),
+		// the kernel does not let us open another user's file.
+		if fi, serr := os.Lstat(lockPath(path)); serr == nil {
+			if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != 0 && int(uid) != os.Geteuid() {
+				return nil, nil, false, fmt.Errorf("admin socket %s: its lock file belongs to %s, whose chatd serves (or served) this path; set admin.socket to a directory of your own",
+					path, sockettrust.Describe(uid))
+			}
+		}
 		return nil, nil, false, fmt.Errorf("admin socket %s: %w", path, err)
 	}
 	removedStale, err = clearStale(path)
@@ -173,17 +175,20 @@ func clearStale(path string) (removed bool, err error) {
 	case fi.Mode()&fs.ModeSocket == 0:
 		return false, fmt.Errorf("admin socket path %s exists and is not a socket; refusing to replace it", path)
 	}
+	// Only a name in a directory everyone may write to (a socket right in
+	// /tmp) can be another user's: theirs, alive or not, not ours to take.
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != 0 && int(uid) != os.Geteuid() {
+		return false, fmt.Errorf("admin socket %s belongs to %s, whose program serves (or served) it; set admin.socket to a directory of your own",
+			path, sockettrust.Describe(uid))
+	}
 	c, err := net.DialTimeout("unix", path, probeTimeout)
 	if err == nil {
-		inUse := &InUseError{Path: path}
+		pid := 0
 		if cred, err := peercred.Get(c); err == nil {
-			inUse.PID = cred.PID
-			if cred.UID != 0 && int(cred.UID) != os.Geteuid() {
-				inUse.Stranger = sockettrust.Describe(cred.UID)
-			}
+			pid = cred.PID
 		}
 		c.Close()
-		return false, inUse
+		return false, &InUseError{Path: path, PID: pid}
 	}
 	if !errors.Is(err, syscall.ECONNREFUSED) {
 		return false, fmt.Errorf("admin socket %s exists and cannot be checked: %w", path, neterr.Cause(err))
