@@ -84,6 +84,10 @@ func Keeper(path string, me uint32, own bool, fix string) (keeper uint32, found 
 		target = parent
 		real, err = filepath.EvalSymlinks(target)
 	}
+	// Every directory up to / is checked, also for a relative --socket.
+	if real, err = filepath.Abs(real); err != nil {
+		return 0, false, nil
+	}
 	fi, err := os.Lstat(real)
 	if err != nil {
 		return 0, false, nil

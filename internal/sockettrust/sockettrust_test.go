@@ -97,9 +97,15 @@ func TestKeeper(t *testing.T) {
 		{name: "world-writable directory", path: "open/admin.sock", me: me, err: "/open is writable by others (mode 0777, group 0)"},
 		{name: "group-writable directory", path: "group/admin.sock", me: me, err: "/group is writable by others (mode 0770, group 1)"},
 		{name: "a third user's directory above", path: "theirs/sub/admin.sock", me: me, err: "/theirs belongs to uid 65533, who could replace"},
+		{name: "relative, below a third user's directory", path: "./admin.sock", me: me, err: "/theirs belongs to uid 65533, who could replace"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			keeper, found, err := Keeper(filepath.Join(base, tc.path), tc.me, tc.own, "FIX")
+			path := filepath.Join(base, tc.path)
+			if strings.HasPrefix(tc.path, "./") {
+				path = tc.path
+				t.Chdir(filepath.Join(base, "theirs/sub"))
+			}
+			keeper, found, err := Keeper(path, tc.me, tc.own, "FIX")
 			if tc.err != "" {
 				var ue *UntrustedError
 				if !errors.As(err, &ue) || !strings.Contains(err.Error(), tc.err) || !strings.HasSuffix(err.Error(), "; FIX") {
