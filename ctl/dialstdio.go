@@ -32,7 +32,9 @@ func newDialStdioCmd(a *app) *cobra.Command {
 				return err
 			}
 			defer conn.Close()
-			return splice(conn, cmd.InOrStdin(), cmd.OutOrStdout())
+			// The answers go to the chatctl at the other end of ssh as
+			// they are: that one makes them printable.
+			return splice(conn, cmd.InOrStdin(), cliutil.RawWriter(cmd.OutOrStdout()))
 		},
 	}
 }

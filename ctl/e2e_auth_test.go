@@ -71,3 +71,30 @@ func TestSocketDirectoryKeepsOutsidersOut(t *testing.T) {
 	ctlAs(t, otherUser, []uint32{gid}, "--socket", sock, "list").mustOK(t)
 	ctl(t, nil, "--socket", sock, "status").mustOK(t) // root, of course
 }
+
+// The permission hint names what chatd is configured with: with no
+// admin.group, no group (there may be no group "chatd" on the host at
+// all), both where the socket shuts the caller out (chatctl's hint) and
+// where chatd's API refuses (its 403).
+func TestPermissionHintNamesWhatIsConfigured(t *testing.T) {
+	closed := filepath.Join(publicDir(t), "run", "admin.sock") // chatd makes run/ 0750, root's group
+	shut := testbin.StartChatd(t, testbin.Options{Config: fmt.Sprintf("admin:\n  socket: %s\n", closed)})
+	open := filepath.Join(publicDir(t), "admin.sock")
+	testbin.StartChatd(t, testbin.Options{Config: fmt.Sprintf("admin:\n  socket: %s\n  mode: \"0666\"\n", open)})
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"socket closed, configuration unknown", []string{"--socket", closed}, "permission denied: run as root"},
+		{"socket closed, configuration read", []string{"--config", shut.Config}, "permission denied: run as root (admin.group is not set)"},
+		{"chatd refuses", []string{"--socket", open}, "permission denied: run as root (admin.group is not set)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := ctlAs(t, otherUser, nil, append(tc.args, "status")...)
+			if r.code != 1 || r.stderr != "chatctl: "+tc.want+"\n" {
+				t.Fatalf("exit %d, stderr %q; want %q", r.code, r.stderr, tc.want)
+			}
+		})
+	}
+}

@@ -109,7 +109,7 @@ func TestUnsafeSocketPathsStopChatdWithOneLine(t *testing.T) {
 	// restart), before anything starts; config check says the same.
 	for path, want := range map[string]string{
 		link:                              "is a symbolic link; refusing to use it",
-		filepath.Join(open, "admin.sock"): "is writable by everyone (mode 0777) without the sticky bit; refusing to use it",
+		filepath.Join(open, "admin.sock"): "is writable by everyone (mode 0777) without the sticky bit, so anyone could replace the socket",
 	} {
 		c := testbin.StartChatd(t, testbin.Options{NoWait: true, Config: fmt.Sprintf("admin:\n  socket: %s\n", path)})
 		if code := c.Wait(30 * time.Second); code != 2 {

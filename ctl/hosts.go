@@ -102,6 +102,16 @@ func (a *app) hostList() []string {
 // targets is the chatd or chatd's the command talks to, sorted by host:
 // the local one when no host is given.
 func (a *app) targets() ([]target, error) {
+	ts, err := a.targetList()
+	// The listings of all the hosts, asked at once, are bounded together.
+	budget := adminclient.NewListBudget(adminclient.MaxListedClients)
+	for _, t := range ts {
+		t.client.SetListBudget(budget)
+	}
+	return ts, err
+}
+
+func (a *app) targetList() ([]target, error) {
 	hosts := a.hostList()
 	if len(hosts) == 0 {
 		c, err := a.client()

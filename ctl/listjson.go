@@ -10,6 +10,7 @@ import (
 
 	"github.com/chatd/chatd/internal/admin/adminapi"
 	"github.com/chatd/chatd/internal/admin/adminclient"
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 // writeClientsJSON prints the listing as the API's JSON, indented as
@@ -20,9 +21,11 @@ func writeClientsJSON(ctx context.Context, w io.Writer, c *adminclient.Client, q
 	bw.WriteString("{\n  \"clients\": [")
 	n := 0
 	var one bytes.Buffer
+	var printable []byte
 	total, err := c.EachClientJSON(ctx, q, func(raw json.RawMessage) error {
 		// Indenting chatd's own encoding gives what encoding the decoded
-		// client would, at a fraction of the cost.
+		// client would, at a fraction of the cost; its strings are made
+		// printable as printJSON's are.
 		one.Reset()
 		if err := json.Indent(&one, raw, "    ", "  "); err != nil {
 			return err
@@ -32,7 +35,8 @@ func writeClientsJSON(ctx context.Context, w io.Writer, c *adminclient.Client, q
 		}
 		bw.WriteString("\n    ")
 		n++
-		_, err := bw.Write(one.Bytes())
+		printable = cliutil.AppendPrintableJSON(printable[:0], one.Bytes())
+		_, err := bw.Write(printable)
 		return err
 	})
 	if err != nil {

@@ -14,5 +14,16 @@ import (
 )
 
 func main() {
-	os.Exit(cliutil.Report(os.Stderr, "chatctl", exitStatus(newRootCmd().Execute())))
+	// Everything chatctl prints may carry a server's strings (a remote
+	// one's, with --host): all of it passes a TerminalWriter, so that no
+	// string can drive the terminal, whichever command prints it.
+	stdout, stderr := cliutil.NewTerminalWriter(os.Stdout), cliutil.NewTerminalWriter(os.Stderr)
+	root := newRootCmd()
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	err := root.Execute()
+	stdout.Flush()
+	code := cliutil.Report(stderr, "chatctl", exitStatus(err))
+	stderr.Flush()
+	os.Exit(code)
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"github.com/chatd/chatd/internal/cliutil"
 )
 
 // outputFlag is -o/--output, limited to the formats a command offers.
@@ -34,11 +36,16 @@ func (o *outputFlag) Set(v string) error {
 	return nil
 }
 
-// printJSON writes v as indented JSON, as the API sent it.
+// printJSON writes v as indented JSON, as the API sent it, with what is
+// not printable in its strings written as \u escapes: the same JSON,
+// safe to show on a terminal.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	text, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(cliutil.AppendPrintableJSON(nil, text), '\n'))
+	return err
 }
 
 // plural is "1 client", "3 clients".

@@ -53,11 +53,11 @@ Exit status: 0 success; 1 chatd could not be reached, refused or failed;
 
 // client connects to the socket the flags, environment and config name.
 func (a *app) client() (*adminclient.Client, error) {
-	sock, group, err := a.resolveSocket()
+	sock, err := a.resolveSocket()
 	if err != nil {
 		return nil, err
 	}
-	c := adminclient.New(sock)
-	c.Group = group
+	c := adminclient.New(sock.path)
+	c.Group, c.GroupKnown, c.OwnDefault = sock.group, sock.groupKnown, sock.own
 	return c, nil
 }

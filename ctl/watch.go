@@ -33,7 +33,9 @@ const (
 // watchTerminal returns stdout as a terminal, or a usage error: redrawing
 // in place makes sense only on a screen.
 func watchTerminal(w io.Writer) (*os.File, error) {
-	f, ok := w.(*os.File)
+	// The screen is drawn with control sequences of its own; what it
+	// shows of chatd's is made printable cell by cell.
+	f, ok := cliutil.RawWriter(w).(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil, cliutil.Usagef("list --watch redraws a terminal, and stdout is not one (use list, or watch chatctl list)")
 	}

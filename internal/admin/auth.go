@@ -32,6 +32,9 @@ func newPolicy(selfUID uint32, group string) (policy, error) {
 		if selfUID != 0 {
 			p.denyUsage += " or as " + userName(selfUID) + " (the user chatd runs as)"
 		}
+		// Say what is configured: a hint naming a group would send the
+		// caller to join one that lets nobody in.
+		p.denyUsage += " (admin.group is not set)"
 	}
 	return p, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/chatd/chatd/internal/lockfile"
 	"github.com/chatd/chatd/internal/neterr"
 	"github.com/chatd/chatd/internal/peercred"
+	"github.com/chatd/chatd/internal/sockettrust"
 	"github.com/chatd/chatd/internal/sysunit"
 )
 
@@ -66,6 +67,14 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 		return nil, nil, false, &InUseError{Path: path, PID: held.PID}
 	}
 	if err != nil {
+		// In a directory everyone may write to (a socket right in /tmp),
+		// the kernel does not let us open another user's file.
+		if fi, serr := os.Lstat(lockPath(path)); serr == nil {
+			if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != 0 && int(uid) != os.Geteuid() {
+				return nil, nil, false, fmt.Errorf("admin socket %s: its lock file belongs to %s, whose chatd serves (or served) this path; set admin.socket to a directory of your own",
+					path, sockettrust.Describe(uid))
+			}
+		}
 		return nil, nil, false, fmt.Errorf("admin socket %s: %w", path, err)
 	}
 	removedStale, err = clearStale(path)
@@ -108,8 +117,9 @@ func listenSocket(path string, mode os.FileMode, gid int) (ln *net.UnixListener,
 
 // prepareDir creates the socket's directory 0750 (group gid, if set) when
 // it is missing, and refuses one that others could use to swap the socket
-// for their own: owned by another user, or writable by everyone without
-// the sticky bit.
+// for their own (see sockettrust.ServerDir): owned by another user (who
+// could then also receive the requests meant for chatd), or writable by
+// other users.
 func prepareDir(dir string, gid int) error {
 	fi, err := os.Stat(dir)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -121,14 +131,7 @@ func prepareDir(dir string, gid int) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("admin socket directory %s is not a directory", dir)
 	}
-	st := fi.Sys().(*syscall.Stat_t)
-	if owner := st.Uid; owner != 0 && int(owner) != os.Geteuid() {
-		return fmt.Errorf("admin socket directory %s is owned by uid %d, not by root or chatd's user; refusing to use it", dir, owner)
-	}
-	if perm := fi.Mode(); perm&0o002 != 0 && perm&fs.ModeSticky == 0 {
-		return fmt.Errorf("admin socket directory %s is writable by everyone (mode %04o) without the sticky bit; refusing to use it", dir, perm.Perm())
-	}
-	return nil
+	return sockettrust.ServerDir(dir, fi, uint32(os.Geteuid()), true)
 }
 
 // makeDirs creates dir and whichever of its parents are missing, each 0750
@@ -177,6 +180,12 @@ func clearStale(path string) (removed bool, err error) {
 		return false, fmt.Errorf("admin socket path %s is a symbolic link; refusing to use it", path)
 	case fi.Mode()&fs.ModeSocket == 0:
 		return false, fmt.Errorf("admin socket path %s exists and is not a socket; refusing to replace it", path)
+	}
+	// Only a name in a directory everyone may write to (a socket right in
+	// /tmp) can be another user's: theirs, alive or not, not ours to take.
+	if uid := fi.Sys().(*syscall.Stat_t).Uid; uid != 0 && int(uid) != os.Geteuid() {
+		return false, fmt.Errorf("admin socket %s belongs to %s, whose program serves (or served) it; set admin.socket to a directory of your own",
+			path, sockettrust.Describe(uid))
 	}
 	c, err := net.DialTimeout("unix", path, probeTimeout)
 	if err == nil {

@@ -3,6 +3,7 @@ package admin
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chatd/chatd/internal/registry"
+	"github.com/chatd/chatd/internal/sockettrust"
 )
 
 // shortDir is a temp dir with a path short enough for Unix sockets (test
@@ -188,6 +190,10 @@ func TestUnsafePathsAreRefused(t *testing.T) {
 	open := filepath.Join(base, "open")
 	os.Mkdir(open, 0o755)
 	os.Chmod(open, 0o777)
+	groupWritable := filepath.Join(base, "group")
+	os.Mkdir(groupWritable, 0o755)
+	os.Chmod(groupWritable, 0o770)
+	os.Chown(groupWritable, -1, 1) // a group other than root's, if we may
 	sticky := filepath.Join(base, "sticky")
 	os.Mkdir(sticky, 0o755)
 	os.Chmod(sticky, 0o777|os.ModeSticky)
@@ -196,7 +202,7 @@ func TestUnsafePathsAreRefused(t *testing.T) {
 	for _, c := range []struct{ path, want string }{
 		{link, "is a symbolic link; refusing"},
 		{regular, "exists and is not a socket; refusing"},
-		{filepath.Join(open, "admin.sock"), "is writable by everyone (mode 0777) without the sticky bit; refusing"},
+		{filepath.Join(open, "admin.sock"), "is writable by everyone (mode 0777) without the sticky bit, so anyone could replace the socket"},
 		{notDir, "is not a directory"},
 	} {
 		_, err := startAt(t, c.path, 0o660, "")
@@ -213,6 +219,12 @@ func TestUnsafePathsAreRefused(t *testing.T) {
 	if _, err := startAt(t, filepath.Join(sticky, "admin.sock"), 0o660, ""); err != nil {
 		t.Errorf("a sticky world-writable directory (like /tmp) was refused: %v", err)
 	}
+	if fi, err := os.Stat(groupWritable); err == nil && fi.Sys().(*syscall.Stat_t).Gid != 0 {
+		_, err := startAt(t, filepath.Join(groupWritable, "admin.sock"), 0o660, "")
+		if err == nil || !strings.Contains(err.Error(), "(mode 0770), whose members could replace the socket; run chmod g-w "+groupWritable) {
+			t.Errorf("a group-writable directory: err %v", err)
+		}
+	}
 }
 
 func TestDirOwnedByAnotherUserIsRefused(t *testing.T) {
@@ -223,7 +235,10 @@ func TestDirOwnedByAnotherUserIsRefused(t *testing.T) {
 	os.Mkdir(dir, 0o755)
 	os.Chown(dir, 65534, 65534)
 	_, err := startAt(t, filepath.Join(dir, "admin.sock"), 0o660, "")
-	if err == nil || !strings.Contains(err.Error(), "is owned by uid 65534") {
+	// Whose it is, that this is not chatd's doing, and what to do.
+	want := fmt.Sprintf("admin socket directory %s belongs to %s, not to root or to %s, which runs chatd: someone else made it",
+		dir, sockettrust.Describe(65534), sockettrust.Describe(0))
+	if err == nil || !strings.HasPrefix(err.Error(), want) || !strings.Contains(err.Error(), "set admin.socket (or XDG_RUNTIME_DIR) to a directory of your own") {
 		t.Fatalf("err %v", err)
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/chatd/chatd/internal/proxyheader"
+	"github.com/chatd/chatd/internal/sockettrust"
 	"github.com/chatd/chatd/internal/tlslisten"
 )
 
@@ -154,9 +155,10 @@ func usableDir(v any) error { return absolute(v.(string)) }
 
 // socketPath checks that chatd, run by this user, can create its admin
 // socket at the path: the refusals of the admin server that depend on the
-// file system alone. Whether another chatd already serves the socket, and
-// the directory owner (right for the service's user, not for root checking
-// the service's file), are left to the start.
+// file system alone, a directory another user owns first among them (the
+// fallback /tmp/chatd-UID is a name anyone can take). Whether another
+// chatd already serves the socket is left to the start, and so is the
+// directory's owner when root checks (the service's user owns it, rightly).
 func socketPath(v any) error {
 	path := v.(string)
 	if err := absolute(path); err != nil {
@@ -185,8 +187,10 @@ func socketPath(v any) error {
 	if !fi.IsDir() {
 		return fmt.Errorf("directory %s is not a directory", dir)
 	}
-	if fi.Mode()&0o002 != 0 && fi.Mode()&fs.ModeSticky == 0 {
-		return fmt.Errorf("directory %s is writable by everyone (mode %04o) without the sticky bit; refusing to use it", dir, fi.Mode().Perm())
+	// Root checking the service's configuration finds the directory owned
+	// by the service's user, rightly: the start checks the owner then.
+	if err := sockettrust.ServerDir(dir, fi, uint32(os.Geteuid()), os.Geteuid() != 0); err != nil {
+		return errors.New(strings.TrimPrefix(err.Error(), "admin socket "))
 	}
 	if unix.Access(dir, unix.W_OK|unix.X_OK) != nil {
 		return fmt.Errorf("directory %s is not writable by uid %d", dir, os.Geteuid())

@@ -654,7 +654,7 @@ func TestAdminRefusesPlantedSymlinkAndOpenDirectory(t *testing.T) {
 			t.Fatal(err)
 		}
 		sock := filepath.Join(open, "admin.sock")
-		refusedAtStart(t, sock, "directory "+open+" is writable by everyone (mode 0777) without the sticky bit; refusing to use it")
+		refusedAtStart(t, sock, "directory "+open+" is writable by everyone (mode 0777) without the sticky bit, so anyone could replace the socket")
 		fi, err := os.Stat(open)
 		if err != nil || fi.Mode().Perm() != 0o777 || fi.Mode()&os.ModeSticky != 0 {
 			t.Fatalf("the directory was changed: %v %v", fi.Mode(), err)

@@ -21,7 +21,7 @@ const containerSetup = `
 set -e
 S=$1
 ip link set lo up
-mount -t tmpfs tmpfs /run
+mount -t tmpfs -o mode=0755 tmpfs /run # as a real boot mounts it: root's, not world-writable
 mount -t tmpfs tmpfs "$S"
 for d in $CONTAINER_DIRS; do
 	n=$(printf '%s' "$d" | tr / _)

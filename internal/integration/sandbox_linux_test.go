@@ -31,7 +31,7 @@ set -e
 S=$1
 shift
 ip link set lo up
-mount -t tmpfs tmpfs /run
+mount -t tmpfs -o mode=0755 tmpfs /run # as a real boot mounts it: root's, not world-writable
 mkdir -p /run/systemd
 mount -t tmpfs tmpfs "$S"
 for d in "$@"; do

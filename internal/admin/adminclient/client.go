@@ -25,29 +25,34 @@ import (
 // client to go.
 const DefaultTimeout = 15 * time.Second
 
-// maxAnswerBytes bounds what is read of an answer: a listing of many
-// thousand clients fits easily.
-const maxAnswerBytes = 256 << 20
-
 // Client is a connection to one chatd's admin socket.
 type Client struct {
 	// Group is chatd's admin.group, when the caller knows it, for the
-	// message that says who may use the socket.
-	Group string
+	// message that says who may use the socket; GroupKnown says that
+	// Group is what the configuration says, even when that is nothing.
+	Group      string
+	GroupKnown bool
+	// OwnDefault says that the socket is the caller's own default one
+	// (in $XDG_RUNTIME_DIR or /tmp/chatd-UID), which must belong to the
+	// caller or root whoever else could have put it there.
+	OwnDefault bool
 
 	socket     string
 	viaCommand bool // made by NewCommand: socket is the command's name
 	dial       func(context.Context) (net.Conn, error)
 	http       *http.Client
+	budget     *ListBudget // nil: no budget shared with other hosts
 }
 
 // New returns a client for the admin socket at path. It does not connect
 // until the first request.
 func New(path string) *Client {
 	dialer := &net.Dialer{Timeout: 5 * time.Second}
-	return newClient(path, func(ctx context.Context) (net.Conn, error) {
-		return dialer.DialContext(ctx, "unix", path)
+	var c *Client
+	c = newClient(path, func(ctx context.Context) (net.Conn, error) {
+		return c.dialTrusted(ctx, dialer)
 	})
+	return c
 }
 
 // newClient returns a client whose connections come from dial; socket
@@ -116,6 +121,11 @@ func (c *Client) EachClient(ctx context.Context, q adminapi.ClientQuery, each fu
 		if err := dec.Decode(&cl); err != nil {
 			return err // the answer's fault
 		}
+		// A listing is held whole for a table: no field may be larger
+		// than a real one.
+		if len(cl.RemoteAddr) > maxAddrLen || len(cl.LocalAddr) > maxAddrLen {
+			return &TooLargeError{What: fmt.Sprintf("a client address of more than %d bytes", maxAddrLen)}
+		}
 		if err := each(cl); err != nil {
 			return &callbackError{err}
 		}
@@ -139,15 +149,30 @@ func (c *Client) EachClientJSON(ctx context.Context, q adminapi.ClientQuery, eac
 }
 
 // eachClient lists the clients, each read from dec by decodeOne; an error
-// from it that is not a *callbackError is the answer's fault.
+// from it that is not a *callbackError is the answer's fault. What it
+// reads is bounded as a real chatd's answer is (see listBound): so many
+// clients, each of so many bytes.
 func (c *Client) eachClient(ctx context.Context, q adminapi.ClientQuery, decodeOne func(*json.Decoder) error) (total int, err error) {
 	path := adminapi.PathClients
 	if v := q.Values(); len(v) > 0 {
 		path += "?" + v.Encode()
 	}
-	err = c.exchange(ctx, http.MethodGet, path, nil, func(body io.Reader) error {
+	bound, why := c.listBound(ctx, q.Limit)
+	err = c.exchange(ctx, http.MethodGet, path, nil, -1, func(body io.Reader) error {
+		win := &windowReader{r: body, window: maxClientJSON, what: "an entry of the client list"}
+		dec := json.NewDecoder(win)
+		win.offset = dec.InputOffset
+		n := 0
 		var err error
-		total, err = decodeClientList(json.NewDecoder(body), decodeOne)
+		total, err = decodeClientList(dec, func(dec *json.Decoder) error {
+			if n++; n > bound {
+				return &TooLargeError{What: fmt.Sprintf("more than %d clients, more than %s allows", bound, why)}
+			}
+			if !c.budget.take() {
+				return &TooLargeError{What: fmt.Sprintf("more clients than the %d chatctl lists from all hosts at once (ask fewer hosts, or use --limit)", c.budget.size)}
+			}
+			return decodeOne(dec)
+		})
 		return err
 	})
 	return total, err
@@ -236,8 +261,16 @@ func (c *Client) KickMany(ctx context.Context, req adminapi.BulkKick) (adminapi.
 	if err != nil {
 		return adminapi.BulkKickResult{}, fmt.Errorf("encode bulk kick: %w", err)
 	}
+	// One outcome per client kicked: as many as were asked for, or (all)
+	// as many as can be connected.
+	n := len(req.IDs)
+	if req.All {
+		n, _ = c.listBound(ctx, 0)
+	}
 	var res adminapi.BulkKickResult
-	err = c.send(ctx, http.MethodPost, adminapi.PathKick, body, &res)
+	err = c.exchange(ctx, http.MethodPost, adminapi.PathKick, body, int64(n)*maxKickOutcomeJSON+maxSmallAnswer, func(answer io.Reader) error {
+		return json.NewDecoder(answer).Decode(&res)
+	})
 	return res, err
 }
 
@@ -255,13 +288,14 @@ func (c *Client) do(ctx context.Context, method, path string, out any) error {
 
 // send is do with a JSON request body (nil for none).
 func (c *Client) send(ctx context.Context, method, path string, body []byte, out any) error {
-	return c.exchange(ctx, method, path, body, func(answer io.Reader) error {
+	return c.exchange(ctx, method, path, body, maxSmallAnswer, func(answer io.Reader) error {
 		return json.NewDecoder(answer).Decode(out)
 	})
 }
 
-// exchange sends a request and hands a 2xx answer's JSON body to read.
-func (c *Client) exchange(ctx context.Context, method, path string, body []byte, read func(io.Reader) error) error {
+// exchange sends a request and hands a 2xx answer's JSON body to read,
+// at most limit bytes of it (-1: read bounds what it reads itself).
+func (c *Client) exchange(ctx context.Context, method, path string, body []byte, limit int64, read func(io.Reader) error) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -288,16 +322,23 @@ func (c *Client) exchange(ctx context.Context, method, path string, body []byte,
 		return &NotAdminAPIError{Socket: c.socket, What: cliutil.Printable(what)}
 	}
 	if resp.StatusCode/100 != 2 {
-		answer, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswerBytes))
+		answer, err := io.ReadAll(io.LimitReader(resp.Body, maxSmallAnswer))
 		if err != nil {
 			return c.transportError(err)
 		}
 		return apiError(resp.StatusCode, answer)
 	}
-	if err := read(io.LimitReader(resp.Body, maxAnswerBytes)); err != nil {
+	var answer io.Reader = resp.Body
+	if limit >= 0 {
+		answer = &capReader{r: resp.Body, left: limit}
+	}
+	if err := read(answer); err != nil {
 		var cbErr *callbackError
 		if errors.As(err, &cbErr) {
 			return cbErr.err
+		}
+		if tl, ok := tooLarge(err); ok {
+			return fmt.Errorf("chatd%s sent %s; chatctl stopped reading it", c.at(), tl.What)
 		}
 		if isTransportError(err) {
 			return c.transportError(err)

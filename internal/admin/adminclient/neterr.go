@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/chatd/chatd/internal/neterr"
+	"github.com/chatd/chatd/internal/sockettrust"
 )
 
 // transportError turns a failure to talk to the socket into one line that
@@ -25,6 +26,10 @@ func (c *Client) transportError(err error) error {
 	var ce *CommandError
 	if errors.As(err, &ce) {
 		return ce
+	}
+	var ue *sockettrust.UntrustedError
+	if errors.As(err, &ue) {
+		return ue
 	}
 	switch {
 	case errors.Is(err, syscall.ENOENT):
@@ -40,7 +45,7 @@ func (c *Client) transportError(err error) error {
 		}
 		return fmt.Errorf("cannot reach chatd at %s: connection refused (chatd is not running; the socket is left over)", c.socket)
 	case errors.Is(err, syscall.EACCES), errors.Is(err, syscall.EPERM):
-		return &PermissionError{Message: "permission denied: run as root or as a member of group " + c.socketGroup()}
+		return &PermissionError{Message: c.permissionDenied()}
 	case errors.Is(err, syscall.EAGAIN):
 		// A Unix socket whose queue of connections not yet accepted is
 		// full refuses more at once with EAGAIN. (Go counts EAGAIN as a
@@ -95,29 +100,48 @@ func (c *Client) notSocket() string {
 	return "not a socket"
 }
 
-// socketGroup names the group whose members may use the socket: the
-// configured one if known, else the socket's own group (chatd sets it to
-// admin.group), else its directory's. It says "chatd", the service's
-// group, when none of those can be read or the group is root's.
-func (c *Client) socketGroup() string {
+// permissionDenied says who may use the socket, as far as chatctl can
+// tell: the configured admin.group when it knows the configuration, else
+// the group chatd gave the socket (or its directory), else the user who
+// owns it. It never names a group that nothing configured.
+func (c *Client) permissionDenied() string {
 	if c.Group != "" {
-		return c.Group
+		return "permission denied: run as root or as a member of group " + c.Group
 	}
+	var owner uint32
+	var owned string // the path owner owns
+	ownerKnown := false
 	for _, p := range []string{c.socket, filepath.Dir(c.socket)} {
 		fi, err := os.Stat(p)
 		if err != nil {
 			continue
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
-		if !ok || st.Gid == 0 {
+		if !ok {
 			break
 		}
-		if g, err := user.LookupGroupId(strconv.FormatUint(uint64(st.Gid), 10)); err == nil {
-			return g.Name
+		if !ownerKnown {
+			owner, owned, ownerKnown = st.Uid, p, true
 		}
-		break
+		// chatd gives its socket (and a directory it makes) admin.group:
+		// without the configuration, that group is the best witness.
+		if !c.GroupKnown && st.Gid != 0 && fi.Mode()&0o070 != 0 {
+			if g, err := user.LookupGroupId(strconv.FormatUint(uint64(st.Gid), 10)); err == nil {
+				return "permission denied: run as root or as a member of group " + g.Name
+			}
+		}
 	}
-	return "chatd"
+	msg := "permission denied: run as root"
+	switch {
+	case ownerKnown && owner != 0:
+		msg += " or as " + sockettrust.Describe(owner) + ", who owns " + owned
+	case !ownerKnown:
+		msg += " or as the user chatd runs as"
+	}
+	if c.GroupKnown {
+		msg += " (admin.group is not set)"
+	}
+	return msg
 }
 
 // isTransportError reports whether an error met while reading an answer
