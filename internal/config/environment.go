@@ -13,6 +13,8 @@ var notKeys = map[string]string{
 	// The restart in place hands its sockets to the new process.
 	"CHATD_INHERIT_FDS":     "sockets handed over by a restart in place",
 	"CHATD_INHERIT_FDNAMES": "sockets handed over by a restart in place",
+	"CHATD_HANDOVER_FD":     "the hand-over a restart in place passes to the new image",
+	"CHATD_PENDING_SIGNALS": "signals a restart in place caught for the new image to act on",
 	// Benchmark and fault-injection builds.
 	"CHATD_BENCH_PPROF":          "benchmarks: serve pprof on this address",
 	"CHATD_BENCH_MEMPROFILERATE": "benchmarks: memory profile rate",
@@ -25,6 +27,8 @@ var notKeys = map[string]string{
 	"CHATD_SCALE_ROUNDS":            "tests: rounds of the scale benchmark",
 	"CHATD_SCALE_HOLDER":            "tests: the scale benchmark's connection holder",
 	"CHATD_E2E_ADMIN_HELPER_SOCKET": "tests: the admin API helper's socket",
+	"CHATD_TEST_HOOK":               "tests: a variable the re-exec test adds to the new image's environment",
+	"CHATD_TEST_HUGE":               "tests: an environment string too large for execve",
 }
 
 // notKeyPrefixes are families of CHATD_* variables that are not keys:
