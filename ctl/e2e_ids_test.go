@@ -111,6 +111,9 @@ func TestClientIDsAreNeverReusedWhenStateDirCannotBeWritten(t *testing.T) {
 
 // smallTmpfs mounts a 256 KiB tmpfs for the test (root only), so that it
 // can be made read-only or filled up without touching the host's disks.
+// The name matters: internal/integration's check that a sandbox leaves
+// the host's mounts alone knows mounts named chatd-state-* in the temp
+// directory as this test's.
 func smallTmpfs(t *testing.T) string {
 	t.Helper()
 	if os.Geteuid() != 0 {
