@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // tryVariable opts in to TestSandboxToTry (`make sandbox`): "1" keeps the
@@ -126,6 +128,9 @@ func enterPressed() <-chan struct{} {
 	if err != nil {
 		return ch
 	}
+	// A line typed during the boot and install is not the answer to
+	// "press Enter": drop it.
+	unix.IoctlSetInt(int(tty.Fd()), unix.TCFLSH, unix.TCIFLUSH)
 	go func() {
 		// The goroutine outlives the wait when it ends otherwise; the
 		// test binary exits soon after.
