@@ -31,3 +31,13 @@ test:
 
 clean:
 	rm -rf $(BIN) dist
+
+# A throwaway systemd with chatd installed in it by install.sh, to try
+# the service as the service tests do, without touching this machine (as
+# root; new namespaces and overlays, every write vanishes at power-off).
+# It prints how to get in and stays up until Enter, Ctrl-C or an hour
+# (SANDBOX=20m for less).
+SANDBOX ?= 1
+.PHONY: sandbox
+sandbox:
+	CHATD_SANDBOX=$(SANDBOX) $(GO) test -count=1 -v -timeout 75m -run '^TestSandboxToTry$$' ./internal/integration

@@ -21,6 +21,7 @@ var notKeys = map[string]string{
 	"CHATD_FAULT_SLOW_ID_SAVE":   "fault-injection builds: slow client-ID saves",
 	// Test switches, in the environment of the tests that start chatd.
 	"CHATD_TEST_PACKAGES":           "tests: build the Debian package",
+	"CHATD_SANDBOX":                 "make sandbox: a throwaway systemd with chatd to try",
 	"CHATD_SURVIVAL_CLIENTS":        "tests: clients of the survival test",
 	"CHATD_SCALE_CLIENTS":           "tests: clients of the scale benchmark",
 	"CHATD_SCALE_CYCLES":            "tests: cycles of the scale benchmark",

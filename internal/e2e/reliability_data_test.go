@@ -105,7 +105,8 @@ func runClients(t *testing.T, n int, client func(i int, r *rand.Rand) error) {
 // Suite 1a: 1,000 concurrent clients each send at least 1 MiB of mixed
 // ASCII, UTF-8 and binary in random chunks while reading; every answer must
 // equal the oracle byte for byte. Payloads are generated and checked as a
-// stream, so the test holds only what is in flight, not 2 GiB.
+// stream, each client at most owedWindow ahead of its answers, so the test
+// holds only what is in flight, not 2 GiB.
 func TestNoDataLossThousandClientsMiBEach(t *testing.T) {
 	skipIfShort(t, "1 GiB through chatd")
 	d := testbin.StartChatd(t, testbin.Options{Binary: "chatd-release"})
@@ -117,7 +118,7 @@ func TestNoDataLossThousandClientsMiBEach(t *testing.T) {
 		c := conns[i]
 		defer c.Close()
 		c.SetDeadline(time.Now().Add(5 * time.Minute))
-		exp := &expected{}
+		exp := newExpected()
 		werr := make(chan error, 1)
 		go func() {
 			werr <- streamPayload(c, r, perClient, exp)
@@ -169,11 +170,28 @@ func dialAll(t *testing.T, addr string, n int) []*net.TCPConn {
 	return conns
 }
 
+// owedWindow bounds how far a client's writer runs ahead of its reader:
+// it sends the next piece only while at most this many answer bytes are
+// owed. Without it a writer faster than chatd's answers queued its whole
+// 1 MiB of expected answers, and with 1,000 clients under the race
+// detector the test process alone grew past 8 GiB (1.6 GiB with it);
+// each client now holds about one window and a piece, and chatd still
+// sees every client write while it reads.
+const owedWindow = 64 << 10
+
 // expected is the answer a client is owed so far, produced by the writer
 // before it sends the bytes it answers, consumed by the reader.
 type expected struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu     sync.Mutex
+	buf    bytes.Buffer
+	read   *sync.Cond // signalled when the reader consumes or stops
+	closed bool       // the reader stopped: nothing more will be taken
+}
+
+func newExpected() *expected {
+	e := &expected{}
+	e.read = sync.NewCond(&e.mu)
+	return e
 }
 
 func (e *expected) add(b []byte) {
@@ -182,10 +200,30 @@ func (e *expected) add(b []byte) {
 	e.mu.Unlock()
 }
 
+// waitOwedBelow blocks while more than limit bytes are owed; it reports
+// false once the reader has stopped.
+func (e *expected) waitOwedBelow(limit int) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for e.buf.Len() > limit && !e.closed {
+		e.read.Wait()
+	}
+	return !e.closed
+}
+
+// stop tells a waiting writer that the reader is gone.
+func (e *expected) stop() {
+	e.mu.Lock()
+	e.closed = true
+	e.mu.Unlock()
+	e.read.Broadcast()
+}
+
 // take compares got with the next len(got) expected bytes.
 func (e *expected) take(got []byte) (ok bool, owed int) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.read.Broadcast()
 	if e.buf.Len() < len(got) {
 		return false, e.buf.Len()
 	}
@@ -199,11 +237,14 @@ func (e *expected) left() int {
 }
 
 // streamPayload sends at least n bytes built from oracle pieces in random
-// chunks (1 byte to 64 KiB), recording each piece's answer first, then
-// half-closes.
+// chunks (1 byte to 64 KiB), recording each piece's answer first and
+// staying within owedWindow of the reader, then half-closes.
 func streamPayload(c *net.TCPConn, r *rand.Rand, n int, exp *expected) error {
 	sent := 0
 	for sent < n {
+		if !exp.waitOwedBelow(owedWindow) {
+			return fmt.Errorf("reader stopped after %d bytes sent", sent)
+		}
 		in, want := payloadWithOracle(r, 1+r.IntN(64<<10))
 		exp.add(want)
 		if err := sendInRandomChunks(c, r, in, 64<<10); err != nil {
@@ -217,6 +258,7 @@ func streamPayload(c *net.TCPConn, r *rand.Rand, n int, exp *expected) error {
 // verifyStream reads to the server's FIN, checking every byte, and returns
 // how many it verified.
 func verifyStream(c *net.TCPConn, exp *expected) (int64, error) {
+	defer exp.stop()
 	buf := make([]byte, 32<<10)
 	var total int64
 	for {

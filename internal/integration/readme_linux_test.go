@@ -35,7 +35,10 @@ func readmeBlocks(t *testing.T, root string) map[string]string {
 			body.Reset()
 		case in:
 			body.WriteString(l + "\n")
-		case name != "" && l == "```sh":
+		case name != "" && strings.HasPrefix(l, "```"):
+			// Any language: a marked block that is not shell (the
+			// HAProxy lines other tests read) must not lend its name
+			// to the next shell block.
 			in = true
 		case strings.HasPrefix(l, "<!-- readme-test: ") && strings.HasSuffix(l, " -->"):
 			name = strings.TrimSuffix(strings.TrimPrefix(l, "<!-- readme-test: "), " -->")

@@ -18,7 +18,7 @@ import (
 )
 
 // Config is the tested HAProxy configuration, as a text/template with
-// .Frontend, .Backends and .SendProxy.
+// .Frontend, .FrontendRules, .Backends and .SendProxy.
 //
 //go:embed haproxy.cfg.tmpl
 var Config string
@@ -38,6 +38,14 @@ func Path(t testing.TB) string {
 // when the test ends.
 func Start(t testing.TB, sendProxy string, backends ...string) string {
 	t.Helper()
+	return StartWithRules(t, sendProxy, nil, backends...)
+}
+
+// StartWithRules is Start with rules added to the frontend section, one
+// configuration line each (such as the stick-table lines that limit each
+// source across all backends).
+func StartWithRules(t testing.TB, sendProxy string, rules []string, backends ...string) string {
+	t.Helper()
 	bin := Path(t)
 	frontend := freePort(t)
 	cfg := filepath.Join(t.TempDir(), "haproxy.cfg")
@@ -45,7 +53,7 @@ func Start(t testing.TB, sendProxy string, backends ...string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = tmpl.Execute(f, map[string]any{"Frontend": frontend, "Backends": backends, "SendProxy": sendProxy})
+	err = tmpl.Execute(f, map[string]any{"Frontend": frontend, "FrontendRules": rules, "Backends": backends, "SendProxy": sendProxy})
 	f.Close()
 	if err != nil {
 		t.Fatal(err)
