@@ -19,6 +19,7 @@ type lateListener struct {
 	net.Listener
 	srv       *Server
 	first     sync.Once
+	accepted  chan struct{} // the first connection is in Accept's hands
 	closed    chan struct{}
 	closeOnce sync.Once
 }
@@ -27,7 +28,9 @@ func (l *lateListener) Accept() (net.Conn, error) {
 	var nc net.Conn
 	var err error
 	l.first.Do(func() {
-		if nc, err = l.Listener.Accept(); err != nil {
+		nc, err = l.Listener.Accept()
+		close(l.accepted)
+		if err != nil {
 			return
 		}
 		if !poll(5*time.Second, l.srv.Stopped) {
@@ -55,7 +58,7 @@ func TestConnectionAcceptedDuringHandOverIsHandedOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := New(registry.New(nil), slogTo(&discard{}), defaultSettings())
-	ln := &lateListener{Listener: inner, srv: srv, closed: make(chan struct{})}
+	ln := &lateListener{Listener: inner, srv: srv, accepted: make(chan struct{}), closed: make(chan struct{})}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 
@@ -64,6 +67,14 @@ func TestConnectionAcceptedDuringHandOverIsHandedOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
+	// The hand-over begins while Serve's Accept holds the connection (not
+	// before Serve has even started: then nothing was accepted to hand
+	// over, which a goroutine not yet scheduled made happen once).
+	select {
+	case <-ln.accepted:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve did not accept the connection")
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	handed, err := srv.HandOver(ctx)
