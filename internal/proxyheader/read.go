@@ -170,7 +170,9 @@ func parseLen(got []byte) (need int, complete bool, err error) {
 		}
 		return v2FixedLen + body, true, nil
 	case bytes.HasPrefix(got, sigV1):
-		if i := bytes.IndexByte(got, '\n'); i >= 0 {
+		// Only a newline within the longest line the spec allows ends
+		// a header: one further on is past a line already too long.
+		if i := bytes.IndexByte(got[:min(len(got), maxV1Len)], '\n'); i >= 0 {
 			return i + 1, true, nil
 		}
 		if len(got) >= maxV1Len {
